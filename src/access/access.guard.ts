@@ -1,0 +1,40 @@
+import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { ForbiddenError, UnauthorizedError } from '../common/errors';
+import type { Actor } from './ability';
+import { ABILITY_KEY, PUBLIC_KEY, RequiredAbility } from './access.decorators';
+import { AuthService } from './auth.service';
+
+/**
+ * The one gate in front of every route: deny by default. A route must declare either @Public()
+ * or @CheckAbility(action, subject); one that declares neither is refused for everybody.
+ * This checks the role may do the action on the kind of thing at all; services then check the
+ * particular row, and scope lists, with the same ability.
+ */
+@Injectable()
+export class AccessGuard implements CanActivate {
+  private readonly logger = new Logger(AccessGuard.name);
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly auth: AuthService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const required = this.reflector.getAllAndOverride<RequiredAbility>(ABILITY_KEY, targets);
+    const req = context.switchToHttp().getRequest<Request & { actor?: Actor; id?: unknown }>();
+    if (!required) {
+      this.logger.error(`route ${req.method} ${req.route?.path ?? ''} declares no access rule; refused`);
+      throw new ForbiddenError('This route declares no access rule');
+    }
+    const [scheme, credential] = (req.headers.authorization ?? '').split(' ');
+    if (scheme?.toLowerCase() !== 'bearer' || !credential) throw new UnauthorizedError();
+    const actor = await this.auth.authenticate(credential, req.id === undefined ? undefined : String(req.id));
+    req.actor = actor;
+    if (!actor.ability.can(required.action, required.subject)) throw new ForbiddenError();
+    return true;
+  }
+}

@@ -1,0 +1,31 @@
+import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import type { Actor } from './ability';
+import { CheckAbility, CurrentActor, Public } from './access.decorators';
+import { AuthService } from './auth.service';
+import { LoginDto, MeResponse, TokenResponse } from './dto/auth.dto';
+import { UsersService } from './users.service';
+
+@ApiTags('auth')
+@Controller()
+export class AuthController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly users: UsersService,
+  ) {}
+
+  @Post('auth/login')
+  @Public()
+  @HttpCode(200)
+  login(@Body() dto: LoginDto, @Req() req: Request): Promise<TokenResponse> {
+    return this.auth.login(dto, req.ip ?? 'unknown');
+  }
+
+  @Get('me')
+  @ApiBearerAuth()
+  @CheckAbility('read', 'Profile')
+  me(@CurrentActor() actor: Actor): Promise<MeResponse> {
+    return this.users.me(actor);
+  }
+}

@@ -1,0 +1,78 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock';
+import { UnauthorizedError } from '../common/errors';
+import { isUuid } from '../common/ids';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { type Actor, defineAbilityFor } from './ability';
+import { ApiKey } from './api-key.entity';
+import { API_KEY_PREFIX, hashApiKey } from './api-keys.service';
+import { LoginDto, TokenResponse } from './dto/auth.dto';
+import { LoginThrottleService } from './login-throttle.service';
+import { verifyPassword } from './passwords';
+import { User } from './user.entity';
+
+export const JWT_AUDIENCE = 'custodian-api';
+export const JWT_ISSUER = 'custodian';
+
+@Injectable()
+export class AuthService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly jwt: JwtService,
+    private readonly throttle: LoginThrottleService,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Unknown e-mail, wrong password and disabled account all answer the same 401. */
+  async login(dto: LoginDto, address: string): Promise<TokenResponse> {
+    const email = dto.email.trim().toLowerCase();
+    await this.throttle.attempt(email, address);
+    const user = await this.dataSource.getRepository(User).findOneBy({ email });
+    const valid = await verifyPassword(user?.passwordHash, dto.password);
+    if (!user || !valid || user.disabled) throw new UnauthorizedError('Invalid e-mail or password');
+    await this.throttle.succeeded(email, address);
+    const accessToken = await this.jwt.signAsync(
+      { sub: user.id },
+      { algorithm: 'HS256', audience: JWT_AUDIENCE, issuer: JWT_ISSUER, expiresIn: this.config.jwtTtlSeconds },
+    );
+    return { accessToken, tokenType: 'Bearer', expiresIn: this.config.jwtTtlSeconds };
+  }
+
+  /**
+   * Resolves a bearer credential to an actor. The user row is read on every request, so a
+   * disabled account or a changed role takes effect at once, even with a token still valid.
+   */
+  async authenticate(credential: string, requestId?: string): Promise<Actor> {
+    if (credential.startsWith(API_KEY_PREFIX)) return this.fromApiKey(credential, requestId);
+    let sub: string;
+    try {
+      ({ sub } = await this.jwt.verifyAsync<{ sub: string }>(credential, {
+        algorithms: ['HS256'],
+        audience: JWT_AUDIENCE,
+        issuer: JWT_ISSUER,
+      }));
+    } catch {
+      throw new UnauthorizedError('The access token is invalid or has expired');
+    }
+    const user = isUuid(sub) ? await this.dataSource.getRepository(User).findOneBy({ id: sub }) : null;
+    if (!user || user.disabled) throw new UnauthorizedError('The access token is invalid or has expired');
+    return actorOf('user', user.id, user.role, user.customerId, requestId);
+  }
+
+  private async fromApiKey(key: string, requestId?: string): Promise<Actor> {
+    const found = await this.dataSource.getRepository(ApiKey).findOneBy({ keyHash: hashApiKey(key) });
+    const now = this.clock.now();
+    if (!found || found.revokedAt || (found.expiresAt && found.expiresAt <= now)) {
+      throw new UnauthorizedError('The API key is invalid, expired or revoked');
+    }
+    return actorOf('api_key', found.id, found.role, null, requestId);
+  }
+}
+
+function actorOf(kind: Actor['kind'], id: string, role: Actor['role'], customerId: string | null, requestId?: string): Actor {
+  return { kind, id, role, customerId, requestId, ability: defineAbilityFor({ id, role, customerId }) };
+}

@@ -1,0 +1,46 @@
+import { rulesToAST } from '@casl/ability/extra';
+import { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import { Action, AppAbility, Subject } from './ability';
+
+interface Node {
+  operator: string;
+  field?: string;
+  value: unknown;
+}
+
+/**
+ * Narrows a list query by the same CASL rules that guard single rows, so a list never shows a
+ * row that a direct read would refuse. CASL flattens the rules into a condition tree, which is
+ * written as SQL here; the operators our ability table uses (and, or, not, eq, in) are
+ * supported, anything else fails loudly rather than widening the list.
+ */
+export function scopeQuery<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, ability: AppAbility, action: Action, subject: Subject): SelectQueryBuilder<T> {
+  const ast = rulesToAST(ability, action, subject) as Node | null;
+  if (ast === null) return qb.andWhere('FALSE');
+  const params: Record<string, unknown> = {};
+  const sql = toSql(ast, qb.alias, params);
+  return qb.andWhere(`(${sql})`, params);
+}
+
+function toSql(node: Node, alias: string, params: Record<string, unknown>): string {
+  const children = () => (node.value as Node[]).map((child) => toSql(child, alias, params));
+  switch (node.operator) {
+    case 'and':
+      return (node.value as Node[]).length ? children().map((c) => `(${c})`).join(' AND ') : 'TRUE';
+    case 'or':
+      return (node.value as Node[]).length ? children().map((c) => `(${c})`).join(' OR ') : 'FALSE';
+    case 'not':
+      return `NOT (${children().join(' AND ')})`;
+    case 'eq':
+    case 'in': {
+      if (!node.field || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(node.field)) throw new Error(`unsupported condition field ${String(node.field)}`);
+      const column = `${alias}.${node.field}`;
+      if (node.operator === 'eq' && node.value === null) return `${column} IS NULL`;
+      const name = `scope_${Object.keys(params).length}`;
+      params[name] = node.value;
+      return node.operator === 'eq' ? `${column} = :${name}` : `${column} IN (:...${name})`;
+    }
+    default:
+      throw new Error(`unsupported condition operator ${node.operator}`);
+  }
+}

@@ -1,0 +1,126 @@
+import { subject } from '@casl/ability';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { diff } from '../audit/audit-chain';
+import { AuditService } from '../audit/audit.service';
+import { ConflictError, NotFoundError, ValidationProblem } from '../common/errors';
+import { isUuid } from '../common/ids';
+import { decodeCursor, Page, toPage } from '../common/pagination';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { Action, Actor } from './ability';
+import { MeResponse } from './dto/auth.dto';
+import { CreateUserDto, UpdateUserDto, UserQuery, UserResponse } from './dto/user.dto';
+import { hashPassword } from './passwords';
+import { scopeQuery } from './scoping';
+import { User } from './user.entity';
+
+const FIRST_ADMIN_LOCK = 0x4144_4d4e; // "ADMN"
+
+@Injectable()
+export class UsersService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(UsersService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** First boot: with no users at all, create an admin so somebody can log in. */
+  async onApplicationBootstrap(): Promise<void> {
+    const generated = this.config.admin.password ? undefined : randomBytes(18).toString('base64url');
+    const email = (this.config.admin.email ?? 'admin@custodian.local').toLowerCase();
+    const created = await this.dataSource.transaction(async (em) => {
+      await em.query('SELECT pg_advisory_xact_lock($1)', [FIRST_ADMIN_LOCK]);
+      if ((await em.count(User)) > 0) return false;
+      const user = await em.save(em.create(User, { email, passwordHash: await hashPassword(this.config.admin.password ?? generated!), role: 'admin', customerId: null }));
+      await this.audit.record(em, null, { action: 'user.created', subjectType: 'User', subjectId: user.id, changes: { email, role: 'admin', reason: 'first boot' } });
+      return true;
+    });
+    if (!created) return;
+    this.logger.log(`first boot: created the admin account ${email}`);
+    if (generated) {
+      // Printed once, to the terminal only, never to the structured log.
+      process.stdout.write(`\n  First boot: admin account created.\n    e-mail:   ${email}\n    password: ${generated}\n  It is shown only this once; change it after logging in.\n\n`);
+    }
+  }
+
+  async create(actor: Actor, dto: CreateUserDto): Promise<UserResponse> {
+    checkCustomerRole(dto.role, dto.customerId ?? null);
+    const email = dto.email.trim().toLowerCase();
+    return this.dataSource.transaction(async (em) => {
+      if (await em.existsBy(User, { email })) throw new ConflictError('A user with this e-mail already exists');
+      const user = await em.save(em.create(User, { email, passwordHash: await hashPassword(dto.password), role: dto.role, customerId: dto.customerId ?? null }));
+      await this.audit.record(em, actor, { action: 'user.created', subjectType: 'User', subjectId: user.id, changes: snapshot(user) });
+      return toResponse(user);
+    });
+  }
+
+  async list(actor: Actor, query: UserQuery): Promise<Page<UserResponse>> {
+    const after = decodeCursor(query.cursor, (v): v is string => typeof v === 'string');
+    const qb = this.dataSource.getRepository(User).createQueryBuilder('u');
+    scopeQuery(qb, actor.ability, 'read', 'User');
+    if (query.role) qb.andWhere('u.role = :role', { role: query.role });
+    if (after !== undefined) qb.andWhere('u.email > :after', { after });
+    const rows = await qb.orderBy('u.email', 'ASC').limit(query.limit + 1).getMany();
+    return toPage(rows, query.limit, toResponse, (u) => u.email);
+  }
+
+  async me(actor: Actor): Promise<MeResponse> {
+    const user = actor.kind === 'user' ? await this.dataSource.getRepository(User).findOneBy({ id: actor.id }) : null;
+    return { id: actor.id, kind: actor.kind, role: actor.role, email: user?.email ?? null, customerId: actor.customerId };
+  }
+
+  async get(actor: Actor, id: string): Promise<UserResponse> {
+    return toResponse(await this.load(this.dataSource.manager, actor, 'read', id));
+  }
+
+  async update(actor: Actor, id: string, dto: UpdateUserDto): Promise<UserResponse> {
+    return this.dataSource.transaction(async (em) => {
+      const user = await this.load(em, actor, 'update', id, true);
+      const before = snapshot(user);
+      const role = dto.role ?? user.role;
+      const customerId = dto.customerId !== undefined ? dto.customerId : role === 'customer' ? user.customerId : null;
+      checkCustomerRole(role, customerId);
+      const losesAdmin = user.role === 'admin' && !user.disabled && (role !== 'admin' || dto.disabled === true);
+      if (losesAdmin) await this.ensureAnotherAdmin(em, user.id);
+      Object.assign(user, { role, customerId, disabled: dto.disabled ?? user.disabled });
+      if (dto.password) user.passwordHash = await hashPassword(dto.password);
+      await em.save(user);
+      const changes = diff(before, snapshot(user));
+      if (dto.password) changes.password = { from: '[redacted]', to: '[redacted]' };
+      await this.audit.record(em, actor, { action: dto.disabled === true && !before.disabled ? 'user.disabled' : 'user.updated', subjectType: 'User', subjectId: user.id, changes });
+      return toResponse(user);
+    });
+  }
+
+  /** Loads a row the actor may act on; one it may not see answers exactly like a missing one. */
+  private async load(em: EntityManager, actor: Actor, action: Action, id: string, lock = false): Promise<User> {
+    const user = isUuid(id) ? await em.findOne(User, { where: { id }, lock: lock ? { mode: 'pessimistic_write' } : undefined }) : null;
+    if (!user || !actor.ability.can(action, subject('User', { ...user }))) throw new NotFoundError('User');
+    return user;
+  }
+
+  private async ensureAnotherAdmin(em: EntityManager, excludingId: string) {
+    await em.query('SELECT pg_advisory_xact_lock($1)', [FIRST_ADMIN_LOCK]);
+    const others = await em.createQueryBuilder(User, 'u')
+      .where('u.role = :role AND NOT u.disabled AND u.id <> :id', { role: 'admin', id: excludingId }).getCount();
+    if (others === 0) throw new ConflictError('This is the last enabled admin; create or enable another admin first');
+  }
+}
+
+function checkCustomerRole(role: string, customerId: string | null) {
+  if (role === 'customer' && !customerId) throw new ValidationProblem([{ field: 'customerId', messages: ['customerId is required for the customer role'] }]);
+  if (role !== 'customer' && customerId) throw new ValidationProblem([{ field: 'customerId', messages: ['customerId is only for the customer role'] }]);
+}
+
+function snapshot(u: User): Record<string, unknown> {
+  return { email: u.email, role: u.role, customerId: u.customerId, disabled: u.disabled };
+}
+
+function toResponse(u: User): UserResponse {
+  return { id: u.id, email: u.email, role: u.role, customerId: u.customerId, disabled: u.disabled, createdAt: u.createdAt.toISOString(), updatedAt: u.updatedAt.toISOString() };
+}
+

@@ -1,0 +1,94 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { QueryFailedError } from 'typeorm';
+import { DomainError } from './errors';
+
+export const PROBLEM_TYPE_BASE = 'urn:custodian:problem:';
+
+interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  requestId?: string;
+  [extra: string]: unknown;
+}
+
+const SLUGS: Record<number, [string, string]> = {
+  400: ['bad-request', 'Bad request'],
+  401: ['unauthorized', 'Unauthorized'],
+  403: ['forbidden', 'Forbidden'],
+  404: ['not-found', 'Not found'],
+  405: ['method-not-allowed', 'Method not allowed'],
+  409: ['conflict', 'Conflict'],
+  413: ['payload-too-large', 'Payload too large'],
+  415: ['unsupported-media-type', 'Unsupported media type'],
+  429: ['too-many-requests', 'Too many requests'],
+  503: ['service-unavailable', 'Service unavailable'],
+};
+
+/** Connection-level failures that mean "the database is not there right now", not a bug. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006']);
+
+/**
+ * The one place errors become HTTP answers: RFC 9457 application/problem+json with a stable
+ * type. A 500 says nothing about its cause (no stack, SQL or values); the log has the details
+ * keyed by request id, without the driver's `detail`, which can hold row values.
+ */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<Request & { id?: string }>();
+    const res = ctx.getResponse<Response>();
+    const problem = this.toProblem(exception, req);
+    if (res.headersSent) return;
+    if (exception instanceof DomainError) for (const [k, v] of Object.entries(exception.headers)) res.setHeader(k, v);
+    if (problem.status === 401 && !res.getHeader('WWW-Authenticate')) res.setHeader('WWW-Authenticate', 'Bearer');
+    res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+  }
+
+  private toProblem(exception: unknown, req: Request & { id?: string }): Problem {
+    const base = { instance: req.originalUrl?.split('?')[0] ?? '', requestId: req.id ? String(req.id) : undefined };
+    if (exception instanceof DomainError) {
+      return { type: PROBLEM_TYPE_BASE + exception.slug, title: exception.title, status: exception.status, detail: exception.message, ...base, ...exception.extra };
+    }
+    if (exception instanceof HttpException) return this.fromStatus(exception.getStatus(), httpDetail(exception), base);
+    const bodyParser = exception as { status?: number; type?: string; expose?: boolean; message?: string };
+    if (typeof bodyParser?.status === 'number' && bodyParser.expose && bodyParser.status < 500) {
+      const detail = bodyParser.type === 'entity.parse.failed' ? 'The request body is not valid JSON' : bodyParser.type === 'entity.too.large' ? 'The request body is larger than this endpoint accepts' : String(bodyParser.message);
+      return this.fromStatus(bodyParser.status, detail, base);
+    }
+    const code = (exception as { code?: string })?.code;
+    if ((code && UNAVAILABLE_CODES.has(code)) || isConnectionError(exception)) {
+      this.logger.warn(`database unavailable (${code ?? 'connection'}) for request ${base.requestId}`);
+      return this.fromStatus(503, 'The database is unavailable; retry shortly', base);
+    }
+    this.logger.error(
+      { requestId: base.requestId, error: exception instanceof Error ? exception.name : typeof exception, code, stack: exception instanceof Error ? exception.stack?.split('\n').slice(1).join('\n') : undefined,
+        message: exception instanceof QueryFailedError ? 'query failed' : exception instanceof Error ? exception.message : undefined },
+      'unhandled error',
+    );
+    return { type: PROBLEM_TYPE_BASE + 'internal', title: 'Internal server error', status: 500, detail: 'An unexpected error occurred; quote the requestId when reporting it', ...base };
+  }
+
+  private fromStatus(status: number, detail: string, base: { instance: string; requestId?: string }): Problem {
+    const [slug, title] = SLUGS[status] ?? [status >= 500 ? 'internal' : 'bad-request', HttpStatus[status] ?? 'Error'];
+    return { type: PROBLEM_TYPE_BASE + slug, title, status, detail, ...base };
+  }
+}
+
+function httpDetail(e: HttpException): string {
+  const body = e.getResponse();
+  if (typeof body === 'string') return body;
+  const message = (body as { message?: unknown }).message;
+  return Array.isArray(message) ? message.join('; ') : String(message ?? e.message);
+}
+
+function isConnectionError(e: unknown): boolean {
+  const message = e instanceof Error ? e.message : '';
+  return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+}
