@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { AccessModule } from './access/access.module';
@@ -8,8 +7,6 @@ import { CommonModule } from './common/common.module';
 import { AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/data-source';
 import { HealthModule } from './health/health.module';
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 @Module({})
 export class AppModule {
@@ -22,15 +19,12 @@ export class AppModule {
         CommonModule.forRoot(config),
         HealthModule,
         LoggerModule.forRoot({
+          // Nest 11's path syntax for "every route" (the library's default '*' is the legacy form).
+          forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
           pinoHttp: {
             level: config.logLevel,
-            // A caller's X-Request-Id is kept when it is sane, so requests can be traced across services.
-            genReqId: (req, res) => {
-              const given = req.headers['x-request-id'];
-              const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-              res.setHeader('X-Request-Id', id);
-              return id;
-            },
+            // Set by assignRequestId, which runs before everything else.
+            genReqId: (req) => (req as { id?: string }).id ?? 'unknown',
             // Paths only: query strings and bodies may carry personal data, headers carry credentials.
             serializers: {
               req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/app-config';
 import { createApp } from './app.setup';
-import { openDatabaseServer } from './database/database-server';
+import { DatabaseServer, openDatabaseServer } from './database/database-server';
 import { runMigrations } from './database/migrate';
 
 const say = (message: string) => process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), msg: message })}\n`);
@@ -18,7 +18,13 @@ async function main() {
     throw error;
   }
 
-  const db = await openDatabaseServer(config, say);
+  let db: DatabaseServer;
+  try {
+    db = await openDatabaseServer(config, say);
+  } catch (error) {
+    process.stderr.write(`cannot start the database: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   let stopping = false;
   // We own the shutdown order: stop taking requests, close the app, then stop the database.

@@ -59,7 +59,8 @@ export class ProblemFilter implements ExceptionFilter {
     if (exception instanceof HttpException) return this.fromStatus(exception.getStatus(), httpDetail(exception), base);
     const bodyParser = exception as { status?: number; type?: string; expose?: boolean; message?: string };
     if (typeof bodyParser?.status === 'number' && bodyParser.expose && bodyParser.status < 500) {
-      const detail = bodyParser.type === 'entity.parse.failed' ? 'The request body is not valid JSON' : bodyParser.type === 'entity.too.large' ? 'The request body is larger than this endpoint accepts' : String(bodyParser.message);
+      // Body-parser errors that Nest does not wrap (it wraps malformed JSON as a BadRequestException).
+      const detail = bodyParser.type === 'entity.too.large' ? 'The request body is larger than this endpoint accepts' : String(bodyParser.message);
       return this.fromStatus(bodyParser.status, detail, base);
     }
     const code = (exception as { code?: string })?.code;
