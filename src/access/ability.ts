@@ -42,7 +42,7 @@ interface Grant {
 }
 
 const EVIDENCE: Subject[] = [
-  'AuditEntry', 'PurgeRun', 'DeletionCertificate', 'ProcessingRecord', 'RouteViolation',
+  'AuditEntry', 'RouteAuthorisation', 'PurgeRun', 'DeletionCertificate', 'ProcessingRecord', 'RouteViolation',
   'Customer', 'Dpa', 'Subprocessor', 'ChangeNotice', 'Objection', 'RetentionPolicy', 'LegalHold',
   'Incident', 'Notification', 'Message', 'User', 'ApiKey', 'DataSubjectRequest',
 ];
@@ -82,6 +82,7 @@ export const GRANTS: Record<Role, Grant[]> = {
     { can: 'read', on: 'Profile', scope: 'self' },
     { can: 'read', on: 'Customer', scope: 'own-customer-record' },
     { can: 'read', on: ['Dpa', 'ChangeNotice', 'RetentionPolicy', 'DeletionCertificate', 'Notification', 'RouteAuthorisation'], scope: 'own-customer' },
+    { can: ['object', 'approve'], on: 'ChangeNotice', scope: 'own-customer' },
     { can: ['create', 'read'], on: ['Objection', 'DataSubjectRequest'], scope: 'own-customer' },
     { can: 'acknowledge', on: 'Notification', scope: 'own-customer' },
   ],
@@ -107,7 +108,8 @@ function conditionsFor(scope: Scope | undefined, actor: Pick<Actor, 'id' | 'cust
 
 export function defineAbilityFor(actor: Pick<Actor, 'id' | 'role' | 'customerId'>): AppAbility {
   const { can, build } = new AbilityBuilder<AppAbility>(createMongoAbility);
-  const grants = actor.role === 'system' ? [{ can: 'manage' as const, on: [...SUBJECTS] }] : GRANTS[actor.role];
+  // Scheduled work acts as `system`: everything but reading decrypted PII, which stays break-glass.
+  const grants = actor.role === 'system' ? [{ can: 'manage' as const, on: SUBJECTS.filter((s) => s !== 'MessagePii') }] : GRANTS[actor.role];
   for (const grant of grants) {
     // A customer-scoped grant without a customer would match rows with a NULL customer: refuse instead.
     if ((grant.scope === 'own-customer' || grant.scope === 'own-customer-record') && !actor.customerId) continue;

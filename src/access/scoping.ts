@@ -2,6 +2,9 @@ import { rulesToAST } from '@casl/ability/extra';
 import { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { Action, AppAbility, Subject } from './ability';
 
+/** Parameter names stay unique when several scoped entities meet in one query. */
+let parameterSeq = 0;
+
 interface Node {
   operator: string;
   field?: string;
@@ -35,10 +38,17 @@ function toSql(node: Node, alias: string, params: Record<string, unknown>): stri
     case 'in': {
       if (!node.field || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(node.field)) throw new Error(`unsupported condition field ${String(node.field)}`);
       const column = `${alias}.${node.field}`;
-      if (node.operator === 'eq' && node.value === null) return `${column} IS NULL`;
-      const name = `scope_${Object.keys(params).length}`;
-      params[name] = node.value;
-      return node.operator === 'eq' ? `${column} = :${name}` : `${column} IN (:...${name})`;
+      const values = node.operator === 'eq' ? [node.value] : (node.value as unknown[]);
+      const present = values.filter((v) => v !== null);
+      // Two-valued logic, as CASL's own matcher: a NULL column matches only an explicit null,
+      // and NOT (...) around a comparison must not turn NULL rows into "unknown" and drop them.
+      const terms = values.length > present.length ? [`${column} IS NULL`] : [];
+      if (present.length) {
+        const name = `scope_${++parameterSeq}`;
+        params[name] = present;
+        terms.push(`(${column} IN (:...${name}) AND ${column} IS NOT NULL)`);
+      }
+      return terms.length ? terms.join(' OR ') : 'FALSE';
     }
     default:
       throw new Error(`unsupported condition operator ${node.operator}`);

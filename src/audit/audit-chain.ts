@@ -52,7 +52,9 @@ export function firstBreak(entries: (ChainedFields & { hash: string })[], cursor
   return null;
 }
 
-const PII_KEYS = /^(password|passwordHash|secret|key|keyHash|token|accessToken|msisdn|phone|phoneNumber|body|ciphertext|.*Ciphertext)$/i;
+/** Field names whose values never reach the log: matched on the name's end, ignoring case, _ and -. */
+const PII_KEYS = /(password|passwordhash|secret|key|keyhash|token|msisdn|phone|phonenumber|body|ciphertext)$/i;
+const isPiiKey = (name: string) => PII_KEYS.test(name.replace(/[_-]/g, ''));
 
 /** Redacts PII and secrets (by field name, at any depth) before a change is written to the log. */
 export function redact(value: unknown): unknown {
@@ -60,7 +62,7 @@ export function redact(value: unknown): unknown {
   if (value instanceof Date) return value.toISOString();
   if (value && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, PII_KEYS.test(k) ? '[redacted]' : redact(v)]),
+      Object.entries(value).map(([k, v]) => [k, isPiiKey(k) ? '[redacted]' : redact(v)]),
     );
   }
   return value;
@@ -71,8 +73,13 @@ export function diff(before: Record<string, unknown>, after: Record<string, unkn
   const out: Record<string, { from: unknown; to: unknown }> = {};
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
     const [a, b] = [before[key], after[key]];
-    const same = a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : JSON.stringify(a) === JSON.stringify(b);
+    // Canonical JSON: jsonb hands keys back in its own order, which is not a change.
+    const same = canonicalize(isoIfDate(a) ?? null) === canonicalize(isoIfDate(b) ?? null);
     if (!same) out[key] = { from: a ?? null, to: b ?? null };
   }
   return out;
+}
+
+function isoIfDate(v: unknown): unknown {
+  return v instanceof Date ? v.toISOString() : v;
 }

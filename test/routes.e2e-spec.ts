@@ -1,0 +1,232 @@
+import { Controller, Get, type INestApplication, Module, RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { DiscoveryService, MetadataScanner, ModulesContainer, NestFactory, Reflector } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import request from 'supertest';
+import { ABILITY_KEY, CheckAbility, Public, PUBLIC_KEY, type RequiredAbility } from '../src/access/access.decorators';
+import { AppModule } from '../src/app.module';
+import { API_PREFIX } from '../src/app.setup';
+import { createValidationPipe } from '../src/common/validation';
+import { loadConfig } from '../src/config/app-config';
+import { ADMIN, startTestApp, type TestApp, testEnv } from './support/app';
+import { createTestDatabase, type TestDatabase } from './support/database';
+
+/*
+ * Deny by default (STYLE.md): every route declares @Public() or @CheckAbility(...), read by the one
+ * global AccessGuard. These tests walk every route the real application registers.
+ */
+
+/** The routes anybody may call without logging in. Adding one is a deliberate change here. */
+const PUBLIC_ROUTES = ['GET /health', 'GET /health/ready', 'POST /api/v1/auth/login'];
+
+interface HandlerRoute {
+  route: string; // "GET /api/v1/users/:id"
+  handler: string; // "UsersController.get"
+  isPublic: boolean;
+  ability: RequiredAbility | undefined;
+}
+
+interface ExpressLayer {
+  route?: { path: string; methods: Record<string, boolean> };
+}
+
+/** Every route Express will dispatch to a single-method handler (middleware mounts are for all methods). */
+function expressRoutes(app: INestApplication): string[] {
+  const express = (app as NestExpressApplication).getHttpAdapter().getInstance() as { router: { stack: ExpressLayer[] } };
+  return express.router.stack.flatMap((layer) => {
+    const methods = Object.keys(layer.route?.methods ?? {}).filter((m) => layer.route!.methods[m]);
+    return layer.route && methods.length === 1 ? [`${methods[0].toUpperCase()} ${layer.route.path}`] : [];
+  });
+}
+
+const segments = (p: unknown): string[] => {
+  const first = Array.isArray(p) ? (p as unknown[])[0] : p;
+  return typeof first === 'string' ? first.split('/').filter(Boolean) : [];
+};
+
+/**
+ * Every controller method Nest routes, with what it declares, resolved to the path Express serves
+ * it on (with or without the global prefix, whichever was registered).
+ */
+function handlerRoutes(app: INestApplication): { handlers: HandlerRoute[]; unmatched: string[] } {
+  const reflector = app.get(Reflector);
+  const discovery = new DiscoveryService(app.get(ModulesContainer));
+  const scanner = new MetadataScanner();
+  const served = new Set(expressRoutes(app));
+  const handlers: HandlerRoute[] = [];
+  const unmatched: string[] = [];
+  for (const wrapper of discovery.getControllers()) {
+    const type = wrapper.metatype as (new (...args: never[]) => object) | null;
+    if (!type) continue;
+    for (const name of scanner.getAllMethodNames(type.prototype)) {
+      const method = (type.prototype as Record<string, unknown>)[name] as (...args: unknown[]) => unknown;
+      const path = Reflect.getMetadata(PATH_METADATA, method) as unknown;
+      if (path === undefined) continue; // not a route handler
+      const verb = RequestMethod[Reflect.getMetadata(METHOD_METADATA, method) as RequestMethod];
+      const tail = [...segments(Reflect.getMetadata(PATH_METADATA, type)), ...segments(path)].join('/');
+      const candidates = [`${verb} /${tail}`, `${verb} /${[API_PREFIX, tail].filter(Boolean).join('/')}`];
+      const route = candidates.find((c) => served.has(c));
+      if (!route) {
+        unmatched.push(`${type.name}.${name}`);
+        continue;
+      }
+      handlers.push({
+        route,
+        handler: `${type.name}.${name}`,
+        isPublic: reflector.getAllAndOverride<boolean>(PUBLIC_KEY, [method, type]) === true,
+        ability: reflector.getAllAndOverride<RequiredAbility>(ABILITY_KEY, [method, type]),
+      });
+    }
+  }
+  return { handlers, unmatched };
+}
+
+const undeclared = (handlers: HandlerRoute[]) => handlers.filter((h) => !h.isPublic && !h.ability).map((h) => h.route).sort();
+const publicRoutes = (handlers: HandlerRoute[]) => handlers.filter((h) => h.isPublic).map((h) => h.route).sort();
+
+/** The OpenAPI UI and documents are mounted on Express directly by SwaggerModule, outside the guard. */
+const isOpenApiDocs = (route: string) => /^GET \/docs(\/|-json$|-yaml$|$)/.test(route);
+
+describe('every route of the real application', () => {
+  let t: TestApp;
+  let handlers: HandlerRoute[];
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    const found = handlerRoutes(t.app);
+    expect(found.unmatched).toEqual([]);
+    handlers = found.handlers;
+  });
+  afterAll(() => t.close());
+
+  it('finds the routes (the enumeration itself works)', () => {
+    const routes = handlers.map((h) => h.route);
+    expect(routes).toEqual(expect.arrayContaining(['GET /health', 'POST /api/v1/auth/login', 'GET /api/v1/me', 'GET /api/v1/users/:id', 'GET /api/v1/audit/verify']));
+    expect(new Set(routes).size).toBe(routes.length);
+  });
+
+  it('every Express route is a Nest handler (so it passes the guard) or the OpenAPI docs', () => {
+    const viaNest = new Set(handlers.map((h) => h.route));
+    expect(expressRoutes(t.app).filter((r) => !viaNest.has(r) && !isOpenApiDocs(r))).toEqual([]);
+  });
+
+  it('every handler declares @Public() or @CheckAbility(...)', () => {
+    expect(undeclared(handlers)).toEqual([]);
+  });
+
+  it('no handler declares both (a public route with an ability rule would silently skip it)', () => {
+    expect(handlers.filter((h) => h.isPublic && h.ability).map((h) => h.route)).toEqual([]);
+  });
+
+  it('the public routes are exactly the expected ones', () => {
+    expect(publicRoutes(handlers)).toEqual([...PUBLIC_ROUTES].sort());
+  });
+
+  it('every other route answers an anonymous caller with 401 problem+json', async () => {
+    const answers: string[] = [];
+    for (const { route } of handlers.filter((h) => !h.isPublic)) {
+      const [verb, path] = route.split(' ');
+      const url = path.replace(/:[A-Za-z]+/g, '3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b');
+      const res = await t.http()[verb.toLowerCase() as 'get' | 'post' | 'patch' | 'delete' | 'put'](url);
+      answers.push(`${route} -> ${res.status} ${String(res.headers['content-type']).split(';')[0]}`);
+    }
+    expect(answers).toEqual(handlers.filter((h) => !h.isPublic).map((h) => `${h.route} -> 401 application/problem+json`));
+  });
+
+  it('the public routes answer without a login', async () => {
+    await t.http().get('/health').expect(200);
+    await t.http().get('/health/ready').expect(200);
+    await t.http().post('/api/v1/auth/login').send({ email: ADMIN.email, password: ADMIN.password }).expect(200);
+  });
+});
+
+describe('a route that declares nothing', () => {
+  let calls = 0;
+
+  @Controller('undeclared')
+  class UndeclaredController {
+    @Get()
+    leak() {
+      calls++;
+      return { leaked: true };
+    }
+  }
+
+  @CheckAbility('read', 'Setting')
+  @Controller('class-declared')
+  class ClassDeclaredController {
+    @Get()
+    ok() {
+      return { ok: true };
+    }
+  }
+
+  @Controller('extra-public')
+  class ExtraPublicController {
+    @Get()
+    @Public()
+    open() {
+      return { open: true };
+    }
+  }
+
+  let db: TestDatabase;
+  let app: NestExpressApplication;
+  let handlers: HandlerRoute[];
+  let adminToken: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const config = loadConfig(testEnv(db.url));
+
+    @Module({ controllers: [ClassDeclaredController, ExtraPublicController, UndeclaredController], imports: [AppModule.forRoot(config, db.url)] })
+    class AppWithExtraRoutes {}
+
+    // The same wiring as createApp() that matters here: global guard and filter come from the
+    // real modules; prefix, body parser and validation as in production.
+    app = await NestFactory.create<NestExpressApplication>(AppWithExtraRoutes, { bodyParser: false, bufferLogs: true });
+    app.useLogger(app.get(Logger));
+    app.useBodyParser('json');
+    app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready'] });
+    app.useGlobalPipes(createValidationPipe());
+    await app.init();
+    const found = handlerRoutes(app);
+    expect(found.unmatched).toEqual([]);
+    handlers = found.handlers;
+    const res = await request(app.getHttpServer()).post('/api/v1/auth/login').send(ADMIN).expect(200);
+    adminToken = (res.body as { accessToken: string }).accessToken;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  it('is reported by the same check that passes on the real application', () => {
+    expect(undeclared(handlers)).toEqual(['GET /api/v1/undeclared']);
+  });
+
+  it('a new public route changes the public set, so it cannot slip in unnoticed', () => {
+    expect(publicRoutes(handlers)).toEqual([...PUBLIC_ROUTES, 'GET /api/v1/extra-public'].sort());
+  });
+
+  it('is refused with 403 problem+json even for an authenticated admin, and never runs', async () => {
+    const res = await request(app.getHttpServer()).get('/api/v1/undeclared').set('Authorization', `Bearer ${adminToken}`);
+    expect(res.status).toBe(403);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ type: 'urn:custodian:problem:forbidden', status: 403 });
+    expect(calls).toBe(0);
+  });
+
+  it('is refused for an anonymous caller too', async () => {
+    const res = await request(app.getHttpServer()).get('/api/v1/undeclared');
+    expect(res.status).toBe(403);
+    expect(calls).toBe(0);
+  });
+
+  it('a rule declared on the controller class counts, for the guard and for the check', async () => {
+    expect(handlers.find((h) => h.route === 'GET /api/v1/class-declared')?.ability).toEqual({ action: 'read', subject: 'Setting' });
+    await request(app.getHttpServer()).get('/api/v1/class-declared').set('Authorization', `Bearer ${adminToken}`).expect(200, { ok: true });
+    await request(app.getHttpServer()).get('/api/v1/class-declared').expect(401);
+  });
+});
