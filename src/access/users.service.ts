@@ -36,11 +36,11 @@ export class UsersService implements OnApplicationBootstrap {
       await em.query('SELECT pg_advisory_xact_lock($1)', [FIRST_ADMIN_LOCK]);
       if ((await em.count(User)) > 0) return false;
       const user = await em.save(em.create(User, { email, passwordHash: await hashPassword(this.config.admin.password ?? generated!), role: 'admin', customerId: null }));
-      await this.audit.record(em, null, { action: 'user.created', subjectType: 'User', subjectId: user.id, changes: { email, role: 'admin', reason: 'first boot' } });
+      await this.audit.record(em, null, { action: 'user.created', subjectType: 'User', subjectId: user.id, changes: { role: 'admin', reason: 'first boot' } });
       return true;
     });
     if (!created) return;
-    this.logger.log(`first boot: created the admin account ${email}`);
+    this.logger.log('first boot: created the first admin account');
     if (generated) {
       // Printed once, to the terminal only, never to the structured log.
       process.stdout.write(`\n  First boot: admin account created.\n    e-mail:   ${email}\n    password: ${generated}\n  It is shown only this once; change it after logging in.\n\n`);
@@ -90,7 +90,7 @@ export class UsersService implements OnApplicationBootstrap {
       if (dto.password) user.passwordHash = await hashPassword(dto.password);
       await em.save(user);
       const changes = diff(before, snapshot(user));
-      if (dto.password) changes.password = { from: '[redacted]', to: '[redacted]' };
+      if (dto.password) changes.password = '[redacted]';
       await this.audit.record(em, actor, { action: dto.disabled === true && !before.disabled ? 'user.disabled' : 'user.updated', subjectType: 'User', subjectId: user.id, changes });
       return toResponse(user);
     });
@@ -116,8 +116,9 @@ function checkCustomerRole(role: string, customerId: string | null) {
   if (role !== 'customer' && customerId) throw new ValidationProblem([{ field: 'customerId', messages: ['customerId is only for the customer role'] }]);
 }
 
+/** What the audit log records of a user: no e-mail address, since the log can never be erased. */
 function snapshot(u: User): Record<string, unknown> {
-  return { email: u.email, role: u.role, customerId: u.customerId, disabled: u.disabled };
+  return { role: u.role, customerId: u.customerId, disabled: u.disabled };
 }
 
 function toResponse(u: User): UserResponse {

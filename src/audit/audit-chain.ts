@@ -52,8 +52,12 @@ export function firstBreak(entries: (ChainedFields & { hash: string })[], cursor
   return null;
 }
 
-/** Field names whose values never reach the log: matched on the name's end, ignoring case, _ and -. */
-const PII_KEYS = /(password|passwordhash|secret|key|keyhash|token|msisdn|phone|phonenumber|body|ciphertext)$/i;
+/**
+ * Field names whose values never reach the log, which can never be erased: secrets and personal
+ * data (e-mail addresses included; the subject id leads to the row). Matched on the name's end,
+ * ignoring case, _ and -.
+ */
+const PII_KEYS = /(password|passwordhash|secret|key|keyhash|token|msisdn|phone|phonenumber|email|body|ciphertext)$/i;
 const isPiiKey = (name: string) => PII_KEYS.test(name.replace(/[_-]/g, ''));
 
 /** Redacts PII and secrets (by field name, at any depth) before a change is written to the log. */

@@ -51,7 +51,8 @@ function exited(child: ChildProcess): Promise<number | null> {
 
 /**
  * Starts `node dist/src/main.js` as its own process with the given environment (on top of this
- * process's) and resolves once GET /health/ready answers 200. PORT is picked when not given.
+ * process's) and resolves once it says it listens and GET /health/ready answers 200. PORT is
+ * picked when not given.
  */
 export async function spawnApp(env: Record<string, string>, options: { readyTimeoutMs?: number } = {}): Promise<AppProcess> {
   requireBuild(MAIN_JS);
@@ -96,11 +97,14 @@ export async function spawnApp(env: Record<string, string>, options: { readyTime
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`app exited (code ${child.exitCode}, signal ${child.signalCode}) before it was ready:\n${output}`);
     }
-    try {
-      const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 200) return app;
-    } catch {
-      // not listening yet
+    // Its own "listening" line first: another process that grabbed the port must not answer for it.
+    if (/Custodian listening on/.test(output)) {
+      try {
+        const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(1000) });
+        if (res.status === 200) return app;
+      } catch {
+        // not answering yet
+      }
     }
     if (Date.now() > deadline) {
       await app.kill9();
