@@ -194,9 +194,9 @@ describe('redact', () => {
   ];
   const SAFE_KEYS = ['id', 'name', 'role', 'customerId', 'status', 'count', 'items', 'terms', 'reason', 'country', 'from', 'to', 'keyId', 'bodyLength'];
 
-  it('replaces secrets and message PII at the top level and keeps everything else', () => {
+  it('replaces secrets, e-mail addresses and message PII at the top level and keeps everything else', () => {
     const input = { email: 'dpo@provider.test', role: 'dpo', password: 'hunter2 hunter2', msisdn: '+447700900123', body: 'your code is 1234', count: 3, ok: true, none: null };
-    expect(redact(input)).toEqual({ email: 'dpo@provider.test', role: 'dpo', password: '[redacted]', msisdn: '[redacted]', body: '[redacted]', count: 3, ok: true, none: null });
+    expect(redact(input)).toEqual({ email: '[redacted]', role: 'dpo', password: '[redacted]', msisdn: '[redacted]', body: '[redacted]', count: 3, ok: true, none: null });
   });
 
   it('redacts at any depth, inside objects and arrays', () => {
