@@ -11,6 +11,12 @@ import { AppConfig } from './config/app-config';
 
 export const API_PREFIX = 'api/v1';
 
+/** The JSON parser's own message quotes the body, which may hold credentials or personal data. */
+function hideMalformedBody(err: { type?: string } | undefined, _req: unknown, _res: unknown, next: (e?: unknown) => void) {
+  if (err?.type !== 'entity.parse.failed') return next(err);
+  next(Object.assign(new Error('The request body is not valid JSON'), { status: 400, expose: true, type: err.type }));
+}
+
 /** Builds the application exactly as production runs it; tests use this too. */
 export async function createApp(config: AppConfig, databaseUrl: string): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, databaseUrl), {
@@ -20,8 +26,8 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
   app.useLogger(app.get(Logger));
   app.set('trust proxy', config.trustProxyHops);
   app.disable('x-powered-by');
+  // Order matters: request id and security headers first, so even a refused body gets both.
   app.use(assignRequestId);
-  app.useBodyParser('json', { limit: config.bodyLimit });
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -29,6 +35,8 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
       },
     }),
   );
+  app.useBodyParser('json', { limit: config.bodyLimit });
+  app.use(hideMalformedBody);
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready'] });
   app.useGlobalPipes(createValidationPipe());
   setupOpenApi(app);

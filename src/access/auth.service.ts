@@ -48,16 +48,15 @@ export class AuthService {
    */
   async authenticate(credential: string, requestId?: string): Promise<Actor> {
     if (credential.startsWith(API_KEY_PREFIX)) return this.fromApiKey(credential, requestId);
-    let sub: string;
+    let claims: { sub?: unknown; exp?: unknown };
     try {
-      ({ sub } = await this.jwt.verifyAsync<{ sub: string }>(credential, {
-        algorithms: ['HS256'],
-        audience: JWT_AUDIENCE,
-        issuer: JWT_ISSUER,
-      }));
+      // maxAge also bounds tokens issued under a longer TTL than the one now configured.
+      claims = await this.jwt.verifyAsync(credential, { algorithms: ['HS256'], audience: JWT_AUDIENCE, issuer: JWT_ISSUER, maxAge: this.config.jwtTtlSeconds });
     } catch {
       throw new UnauthorizedError('The access token is invalid or has expired');
     }
+    const { sub, exp } = claims;
+    if (typeof exp !== 'number') throw new UnauthorizedError('The access token is invalid or has expired');
     const user = isUuid(sub) ? await this.dataSource.getRepository(User).findOneBy({ id: sub }) : null;
     if (!user || user.disabled) throw new UnauthorizedError('The access token is invalid or has expired');
     return actorOf('user', user.id, user.role, user.customerId, requestId);

@@ -89,7 +89,7 @@ export class UsersService implements OnApplicationBootstrap {
       Object.assign(user, { role, customerId, disabled: dto.disabled ?? user.disabled });
       if (dto.password) user.passwordHash = await hashPassword(dto.password);
       await em.save(user);
-      const changes = diff(before, snapshot(user));
+      const changes: Record<string, unknown> = diff(before, snapshot(user));
       if (dto.password) changes.password = '[redacted]';
       await this.audit.record(em, actor, { action: dto.disabled === true && !before.disabled ? 'user.disabled' : 'user.updated', subjectType: 'User', subjectId: user.id, changes });
       return toResponse(user);
