@@ -159,7 +159,13 @@ interface DevSecrets {
  */
 function devSecrets(dataDir: string): DevSecrets {
   const file = join(dataDir, 'secrets.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevSecrets;
+  if (existsSync(file)) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as DevSecrets;
+    } catch {
+      throw new ConfigError([`${file} is not valid JSON; restore it, or delete it to generate new development secrets (tokens and data encrypted under the old ones become unreadable)`]);
+    }
+  }
   mkdirSync(dataDir, { recursive: true });
   const secrets: DevSecrets = {
     jwtSecret: randomBytes(48).toString('base64url'),

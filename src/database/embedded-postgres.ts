@@ -98,6 +98,11 @@ export class EmbeddedPostgres {
       () => false,
     );
     if (!running) return;
+    if (await isDeadPostmaster(dataDir)) {
+      // Exited but not yet reaped (a zombie): pg_ctl still sees it, yet nothing holds the folder.
+      await rm(join(dataDir, 'postmaster.pid'), { force: true });
+      return;
+    }
     this.log('found a PostgreSQL server left running by an earlier process; stopping it');
     await this.exec(bin.pg_ctl, ['stop', '--wait', '--mode=fast', '--silent', `--pgdata=${dataDir}`]);
   }
@@ -156,6 +161,14 @@ async function makeReachable(paths: string[], user: { uid: number; gid: number }
       if (dir === dirname(dir)) break;
     }
   }
+}
+
+async function isDeadPostmaster(dataDir: string): Promise<boolean> {
+  const pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
+  if (!pid) return false;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat === undefined) return process.platform === 'linux';
+  return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
 }
 
 async function exists(path: string) {
