@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ADMIN, testEnv } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/database';
-import { AppProcess, runCli, spawnApp } from './support/processes';
+import { cleanUp, runCli, SpawnedApp, spawnApp, tempDataDir } from './support/processes';
 
 const GENESIS = '0'.repeat(64);
 const WRITES = 40;
@@ -14,8 +14,8 @@ interface Written {
   requestId: string | null;
 }
 
-async function call(app: AppProcess, method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: unknown; requestId: string | null }> {
-  const res = await fetch(`${app.url}${path}`, {
+async function call(app: SpawnedApp, method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: unknown; requestId: string | null }> {
+  const res = await fetch(app.url(path), {
     method,
     headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
@@ -24,7 +24,7 @@ async function call(app: AppProcess, method: string, path: string, token?: strin
   return { status: res.status, body: text ? (JSON.parse(text) as unknown) : null, requestId: res.headers.get('x-request-id') };
 }
 
-async function login(app: AppProcess, email: string, password: string): Promise<string> {
+async function login(app: SpawnedApp, email: string, password: string): Promise<string> {
   const res = await call(app, 'POST', '/api/v1/auth/login', undefined, { email, password });
   expect(res.status).toBe(200);
   return (res.body as { accessToken: string }).accessToken;
@@ -36,20 +36,19 @@ async function login(app: AppProcess, email: string, password: string): Promise<
  */
 describe('audit chain written by two app instances at once', () => {
   let db: TestDatabase;
-  let apps: AppProcess[] = [];
+  let apps: SpawnedApp[] = [];
 
   beforeAll(async () => {
     db = await createTestDatabase();
     const env = testEnv(db.url, { LOG_LEVEL: 'silent' });
     // Both boot together on an empty database: both race to create the first admin.
-    const started = await Promise.allSettled([spawnApp(env), spawnApp(env)]);
-    apps = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason;
+    apps = await Promise.all([spawnApp(tempDataDir(), env), spawnApp(tempDataDir(), env)]);
+    await Promise.all(apps.map((a) => a.ready()));
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(apps.map((a) => a.stop()));
+    await Promise.all(apps.map((a) => a.stop('SIGTERM')));
+    await cleanUp();
     await db?.drop();
   }, 30_000);
 

@@ -12,7 +12,7 @@ import {
   SpawnedApp,
   tempDataDir,
   within,
-} from './support/boot';
+} from './support/processes';
 
 /**
  * Boot as a user experiences it: the compiled service (`node dist/src/main.js`, built by

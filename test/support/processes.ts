@@ -1,117 +1,240 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { AddressInfo, connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
-const ROOT = join(__dirname, '..', '..');
+/**
+ * Spawns the compiled service (`node dist/src/main.js`) the way a user runs it, and cleans up
+ * after it: every spawned process is killed and every embedded PostgreSQL it left behind is
+ * stopped, even when a test fails half-way.
+ */
+
+const ROOT = resolve(__dirname, '..', '..');
 export const MAIN_JS = join(ROOT, 'dist', 'src', 'main.js');
 export const CLI_JS = join(ROOT, 'dist', 'src', 'cli.js');
 
-/** Tests that run the compiled app need a build; `npm test` makes one, a bare `npx jest` may not. */
-function requireBuild(file: string): void {
-  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first (npm test does)`);
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
-/** A TCP port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+export interface SpawnedApp {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly exited: Promise<Exit>;
+  stdout(): string;
+  stderr(): string;
+  /** `http://127.0.0.1:<port><path>` */
+  url(path: string): string;
+  /**
+   * Resolves once this process says it listens on its port and GET /health/ready answers 200;
+   * rejects with the output if the process dies first. (Without the first condition another
+   * process that happened to grab the port could answer for it.)
+   */
+  ready(timeoutMs?: number): Promise<void>;
+  /** Sends the signal and waits for the process to exit. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<Exit>;
+}
+
+const spawned = new Set<SpawnedApp>();
+const dataDirs = new Set<string>();
+
+export function ensureBuilt(): void {
+  if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run \`npm run build\` (npm test does it) before this test`);
+}
+
+/** A fresh DATA_DIR under the OS temp folder, removed (after stopping its database) by cleanUp(). */
+export function tempDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'custodian-boot-'));
+  dataDirs.add(dir);
+  return dir;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
     const server = createServer();
-    server.unref();
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolvePort(port));
     });
   });
 }
 
-export interface AppProcess {
-  url: string;
-  port: number;
-  child: ChildProcess;
-  /** Everything the process wrote so far, for failure messages. */
-  output(): string;
-  /** SIGTERM, then waits for the exit (SIGKILL after the grace period); returns the exit code. */
-  stop(graceMs?: number): Promise<number | null>;
-  /** SIGKILL, as a crash would; waits for the process to be gone. */
-  kill9(): Promise<void>;
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The promise's value, or undefined after ms; the timer never outlives the race. */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
-/** Children still running, killed if the test process exits without stopping them. */
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+export function isListening(port: number): Promise<boolean> {
+  return new Promise((resolveOpen) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.setTimeout(500);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolveOpen(true);
+    });
+    socket.once('error', () => resolveOpen(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolveOpen(false);
+    });
+  });
 }
 
 /**
- * Starts `node dist/src/main.js` as its own process with the given environment (on top of this
- * process's) and resolves once it says it listens and GET /health/ready answers 200. PORT is
- * picked when not given.
+ * Starts the compiled app with a clean environment: only PATH/HOME from ours (so a DATABASE_URL,
+ * JWT_SECRET… exported in the developer's shell or by the test setup cannot leak in), plus
+ * DATA_DIR, PORT, HOST and the given variables. A variable set to undefined is left out.
  */
-export async function spawnApp(env: Record<string, string>, options: { readyTimeoutMs?: number } = {}): Promise<AppProcess> {
-  requireBuild(MAIN_JS);
-  const port = env.PORT ? Number(env.PORT) : await freePort();
-  const child = spawn(process.execPath, [MAIN_JS], {
-    cwd: ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
+export async function spawnApp(dataDir: string, env: Record<string, string | undefined> = {}): Promise<SpawnedApp> {
+  const port = env.PORT !== undefined ? Number(env.PORT) : await freePort();
+  const fullEnv: Record<string, string> = {};
+  const base = { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env };
+  for (const [key, value] of Object.entries(base)) if (value !== undefined) fullEnv[key] = value;
 
-  const app: AppProcess = {
-    url,
-    port,
+  const child = spawn(process.execPath, [MAIN_JS], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = new Promise<Exit>((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })));
+  let hasExited = false;
+  void exited.then(() => (hasExited = true));
+
+  const app: SpawnedApp = {
     child,
-    output: () => output,
-    stop: async (graceMs = 10_000) => {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      const done = exited(child);
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      try {
-        return await done;
-      } finally {
-        clearTimeout(timer);
+    pid: child.pid!,
+    port,
+    dataDir,
+    exited,
+    stdout: () => out,
+    stderr: () => err,
+    url: (path) => `http://127.0.0.1:${port}${path}`,
+    async ready(timeoutMs = 45_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (hasExited) break;
+        if (!out.includes(`listening on http://127.0.0.1:${port}`)) {
+          await sleep(50);
+          continue;
+        }
+        const status = await fetch(app.url('/health/ready'), { signal: AbortSignal.timeout(2000) }).then(
+          (res) => res.status,
+          () => 0,
+        );
+        if (status === 200) return;
+        await sleep(100);
       }
+      const why = hasExited ? `exited (${JSON.stringify(await exited)})` : `not ready after ${timeoutMs} ms`;
+      throw new Error(`app ${why}\n--- stdout ---\n${out.slice(-3000)}\n--- stderr ---\n${err.slice(-3000)}`);
     },
-    kill9: async () => {
-      const done = exited(child);
-      child.kill('SIGKILL');
-      await done;
+    async stop(signal = 'SIGINT', timeoutMs = 20_000) {
+      if (!hasExited) child.kill(signal);
+      const result = await within(exited, timeoutMs);
+      if (!result) {
+        child.kill('SIGKILL');
+        throw new Error(`app did not exit within ${timeoutMs} ms of ${signal}\n--- stdout ---\n${out.slice(-3000)}\n--- stderr ---\n${err.slice(-3000)}`);
+      }
+      return result;
     },
   };
+  spawned.add(app);
+  return app;
+}
 
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`app exited (code ${child.exitCode}, signal ${child.signalCode}) before it was ready:\n${output}`);
-    }
-    // Its own "listening" line first: another process that grabbed the port must not answer for it.
-    if (/Custodian listening on/.test(output)) {
-      try {
-        const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(1000) });
-        if (res.status === 200) return app;
-      } catch {
-        // not answering yet
-      }
-    }
-    if (Date.now() > deadline) {
-      await app.kill9();
-      throw new Error(`app was not ready on ${url} within the timeout:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+/** Pid from line 1 of DATA_DIR/pg/postmaster.pid, if the file exists. */
+export function postmasterPid(pgDir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
   }
+}
+
+/** A running (not zombie) process with that pid. */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of the postgres servers whose command line names this data folder (`postgres -D <pgDir>`). */
+export function postgresServing(pgDir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const d = argv.indexOf('-D');
+    if (argv[0]?.endsWith('postgres') && d > 0 && resolve(argv[d + 1] ?? '') === resolve(pgDir)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await sleep(50);
+  }
+  return check();
+}
+
+/** Stops whatever PostgreSQL still serves pgDir: SIGQUIT (immediate shutdown), then SIGKILL. */
+export async function killPostgres(pgDir: string): Promise<void> {
+  const pids = new Set(postgresServing(pgDir));
+  const fromFile = postmasterPid(pgDir);
+  if (fromFile && isRunning(fromFile)) pids.add(fromFile);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGQUIT');
+    } catch {
+      /* already gone */
+    }
+  }
+  if (await waitFor(() => [...pids].every((pid) => !isRunning(pid)), 5000)) return;
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** Kills every spawned app, stops every PostgreSQL left in a temp DATA_DIR, removes the folders. */
+export async function cleanUp(): Promise<void> {
+  for (const app of spawned) {
+    if (app.child.exitCode === null && app.child.signalCode === null) app.child.kill('SIGKILL');
+    await within(app.exited, 5000);
+  }
+  spawned.clear();
+  for (const dir of dataDirs) {
+    await killPostgres(join(dir, 'pg'));
+    rmSync(dir, { recursive: true, force: true });
+  }
+  dataDirs.clear();
 }
 
 export interface CliResult {
@@ -120,13 +243,13 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `node dist/src/cli.js <args>` with the given environment and collects its output. */
-export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<CliResult> {
-  requireBuild(CLI_JS);
-  return new Promise((resolve) => {
+/** Runs `node dist/src/cli.js <args>` with the given environment on top of ours and collects its output. */
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<CliResult> {
+  if (!existsSync(CLI_JS)) throw new Error(`${CLI_JS} is missing: run \`npm run build\` (npm test does it) first`);
+  return new Promise((resolveRun) => {
     execFile(process.execPath, [CLI_JS, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: timeoutMs }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
+      resolveRun({ code, stdout, stderr });
     });
   });
 }
