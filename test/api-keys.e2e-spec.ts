@@ -1,18 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ADMIN, createUser, login, startTestApp, TestApp } from './support/app';
 import { bearer, countRows, expectProblem, problemFields } from './support/http';
+import type { ApiKeyResponse } from '../src/access/dto/api-key.dto';
 
-interface KeyBody {
-  id: string;
-  name: string;
-  role: string;
-  prefix: string;
-  createdBy: string;
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  key?: string;
-}
+type KeyBody = ApiKeyResponse & { key?: string };
 
 const KEY_FIELDS = ['createdAt', 'createdBy', 'expiresAt', 'id', 'name', 'prefix', 'revokedAt', 'role'];
 

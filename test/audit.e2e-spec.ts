@@ -4,20 +4,9 @@ import type { Response } from 'supertest';
 import { ADMIN, createUser, login, startTestApp, TestApp, testEnv } from './support/app';
 import { bearer, countRows, expectProblem, problemFields } from './support/http';
 import { runCli } from './support/processes';
+import type { AuditEntryResponse } from '../src/audit/audit.dto';
 
-interface Entry {
-  seq: number;
-  at: string;
-  actorType: string;
-  actorId: string | null;
-  action: string;
-  subjectType: string;
-  subjectId: string | null;
-  requestId: string | null;
-  changes: Record<string, unknown>;
-  prevHash: string;
-  hash: string;
-}
+type Entry = AuditEntryResponse;
 
 interface AuditPage {
   items: Entry[];

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ADMIN, createUser, login, startTestApp, TestApp } from './support/app';
 import { bearer, countRows, expectProblem, problemFields } from './support/http';
+import type { AuditEntryResponse } from '../src/audit/audit.dto';
 
 interface UserBody {
   id: string;
@@ -12,16 +13,7 @@ interface UserBody {
   updatedAt: string;
 }
 
-interface AuditItem {
-  seq: number;
-  actorType: string;
-  actorId: string | null;
-  action: string;
-  subjectType: string;
-  subjectId: string | null;
-  requestId: string | null;
-  changes: Record<string, unknown>;
-}
+type AuditItem = AuditEntryResponse;
 
 const PASSWORD = 'a long enough password 123';
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
