@@ -4,9 +4,14 @@ import { LoggerModule } from 'nestjs-pino';
 import { AccessModule } from './access/access.module';
 import { AuditModule } from './audit/audit.module';
 import { CommonModule } from './common/common.module';
+import { CustomersModule } from './customers/customers.module';
+import { DpasModule } from './dpas/dpas.module';
 import { AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/data-source';
 import { HealthModule } from './health/health.module';
+import { JobsModule } from './jobs/jobs.module';
+import { NotificationsModule } from './notifications/notifications.module';
+import { PublicModule } from './public/public.module';
 
 @Module({})
 export class AppModule {
@@ -16,8 +21,11 @@ export class AppModule {
       imports: [
         AccessModule,
         AuditModule,
-        CommonModule.forRoot(config),
+        CommonModule.forRoot(config, databaseUrl),
+        CustomersModule,
+        DpasModule,
         HealthModule,
+        JobsModule,
         LoggerModule.forRoot({
           // Nest 11's path syntax for "every route" (the library's default '*' is the legacy form).
           forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
@@ -35,6 +43,8 @@ export class AppModule {
             autoLogging: { ignore: (req) => req.url?.startsWith('/health') ?? false },
           },
         }),
+        NotificationsModule,
+        PublicModule,
         TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl, config.databasePoolSize), migrationsRun: false }),
       ],
     };

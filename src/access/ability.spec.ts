@@ -21,7 +21,7 @@ const ALL_SUBJECTS: readonly Subject[] = [
   'Customer', 'Dpa', 'Subprocessor', 'ChangeNotice', 'Objection', 'RouteAuthorisation',
   'Message', 'MessagePii', 'RouteViolation',
   'RetentionPolicy', 'LegalHold', 'PurgeRun', 'DeletionCertificate', 'DataSubjectRequest',
-  'Incident', 'Notification', 'ProcessingRecord',
+  'Incident', 'Notification', 'ProcessingRecord', 'Job', 'Subscriber',
 ];
 const ALL_ROLES: readonly Role[] = ['admin', 'dpo', 'legal', 'security', 'auditor', 'customer', 'ingest'];
 
@@ -37,6 +37,8 @@ const EXPECTED: Record<Role, Table> = {
     User: everything,
     ApiKey: everything,
     Setting: everything,
+    // Operations: see scheduled jobs and run one on demand.
+    Job: { read: 'any', create: 'any' },
   },
   // "everything on sub-processors, change notices, retention, legal holds; confirm breaches and
   // approve notifications; read audit".
@@ -47,6 +49,8 @@ const EXPECTED: Record<Role, Table> = {
     Objection: everything, // objections belong to change notices; the DPO resolves them
     RetentionPolicy: everything,
     LegalHold: everything,
+    Subscriber: everything, // the public sub-processor list's mail subscribers
+    Job: { read: 'any', create: 'any' },
     AuditEntry: read,
     Incident: { read: 'any', update: 'any', confirm: 'any' },
     Notification: { read: 'any', update: 'any', approve: 'any' },
@@ -109,6 +113,7 @@ const EXPECTED: Record<Role, Table> = {
     User: read,
     ApiKey: read,
     DataSubjectRequest: read,
+    Job: read,
   },
   // "only its own customer's: DPAs, authorised sub-processors, change notices (and object),
   // breach notifications (and acknowledge), retention policy, deletion certificates,

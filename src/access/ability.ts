@@ -16,7 +16,7 @@ export const SUBJECTS = [
   'Customer', 'Dpa', 'Subprocessor', 'ChangeNotice', 'Objection', 'RouteAuthorisation',
   'Message', 'MessagePii', 'RouteViolation',
   'RetentionPolicy', 'LegalHold', 'PurgeRun', 'DeletionCertificate', 'DataSubjectRequest',
-  'Incident', 'Notification', 'ProcessingRecord',
+  'Incident', 'Notification', 'ProcessingRecord', 'Job', 'Subscriber',
 ] as const;
 export type Subject = (typeof SUBJECTS)[number];
 
@@ -44,7 +44,7 @@ interface Grant {
 const EVIDENCE: Subject[] = [
   'AuditEntry', 'RouteAuthorisation', 'PurgeRun', 'DeletionCertificate', 'ProcessingRecord', 'RouteViolation',
   'Customer', 'Dpa', 'Subprocessor', 'ChangeNotice', 'Objection', 'RetentionPolicy', 'LegalHold',
-  'Incident', 'Notification', 'Message', 'User', 'ApiKey', 'DataSubjectRequest',
+  'Incident', 'Notification', 'Message', 'User', 'ApiKey', 'DataSubjectRequest', 'Job',
 ];
 
 /**
@@ -56,10 +56,12 @@ export const GRANTS: Record<Role, Grant[]> = {
   admin: [
     { can: 'read', on: 'Profile', scope: 'self' },
     { can: 'manage', on: ['User', 'ApiKey', 'Setting'] },
+    { can: ['read', 'create'], on: 'Job' },
   ],
   dpo: [
     { can: 'read', on: 'Profile', scope: 'self' },
-    { can: 'manage', on: ['Subprocessor', 'ChangeNotice', 'Objection', 'RetentionPolicy', 'LegalHold'] },
+    { can: 'manage', on: ['Subprocessor', 'ChangeNotice', 'Objection', 'RetentionPolicy', 'LegalHold', 'Subscriber'] },
+    { can: ['read', 'create'], on: 'Job' },
     { can: 'read', on: ['AuditEntry', 'Customer', 'Dpa', 'Message', 'RouteViolation', 'PurgeRun', 'DeletionCertificate', 'ProcessingRecord', 'DataSubjectRequest', 'RouteAuthorisation'] },
     { can: ['read', 'update', 'confirm'], on: 'Incident' },
     { can: ['read', 'update', 'approve'], on: 'Notification' },

@@ -1,4 +1,5 @@
-import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Customer } from '../customers/customer.entity';
 import type { UserRole } from './ability';
 
 @Entity({ name: 'users' })
@@ -17,6 +18,10 @@ export class User {
 
   @Column({ type: 'text' })
   role: UserRole;
+
+  @ManyToOne(() => Customer, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'customer_id' })
+  customer?: Customer;
 
   @Index('users_customer_id_idx')
   @Column({ name: 'customer_id', type: 'uuid', nullable: true })

@@ -1,18 +1,19 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { DATABASE_URL } from '../database/database.tokens';
 import { Clock } from './clock';
 import { ProblemFilter } from './problem.filter';
 
-/** Configuration, the clock and the error filter, available to every module. */
+/** Configuration, the database URL, the clock and the error filter, available to every module. */
 @Global()
 @Module({})
 export class CommonModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
     return {
-      exports: [APP_CONFIG, Clock],
+      exports: [APP_CONFIG, Clock, DATABASE_URL],
       module: CommonModule,
-      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: APP_FILTER, useClass: ProblemFilter }, Clock],
+      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: DATABASE_URL, useValue: databaseUrl }, { provide: APP_FILTER, useClass: ProblemFilter }, Clock],
     };
   }
 }

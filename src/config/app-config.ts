@@ -111,6 +111,29 @@ export class EnvironmentVariables {
   @Transform(toBool)
   @IsIn([true, false])
   MIGRATIONS_RUN = true;
+
+  /** How people reach this service: the base of links in mail (object, confirm, unsubscribe). */
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/]+(:\d+)?(\/[^\s]*)?$/, { message: 'PUBLIC_BASE_URL must be an http(s) URL' })
+  PUBLIC_BASE_URL?: string;
+
+  /** smtp://user:pass@host:port or smtps://…; without it mail is written as .eml files to DATA_DIR/mail. */
+  @IsOptional()
+  @Matches(/^smtps?:\/\/\S+$/, { message: 'SMTP_URL must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+
+  @IsEmail({ require_tld: false })
+  MAIL_FROM = 'custodian@localhost';
+
+  /** Scheduled jobs (change notices taking effect, reminders) run in this instance. */
+  @Transform(toBool)
+  @IsIn([true, false])
+  JOBS_ENABLED = true;
+
+  /** The general description of security measures in the records of processing (Art. 30(2)(d)). */
+  @IsString()
+  @MaxLength(4000)
+  SECURITY_MEASURES = 'Message phone numbers and bodies encrypted at rest (AES-256-GCM, per-customer daily keys under a master key); TLS in transit; role-based least-privilege access with audited PII reads; hash-chained audit log; automated retention and crypto-shredding purge.';
 }
 
 export interface AppConfig {
@@ -129,6 +152,11 @@ export interface AppConfig {
   logLevel: string;
   trustProxyHops: number;
   runMigrations: boolean;
+  publicBaseUrl: string;
+  smtpUrl?: string;
+  mailFrom: string;
+  jobsEnabled: boolean;
+  securityMeasures: string;
 }
 
 /** Injection token for the validated configuration. */
@@ -178,7 +206,7 @@ function devSecrets(dataDir: string): DevSecrets {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const present = Object.fromEntries(
     Object.keys(new EnvironmentVariables())
-      .concat(['DATABASE_URL', 'JWT_SECRET', 'MASTER_KEY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD'])
+      .concat(['DATABASE_URL', 'JWT_SECRET', 'MASTER_KEY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'PUBLIC_BASE_URL', 'SMTP_URL'])
       .filter((key) => env[key] !== undefined && env[key] !== '')
       .map((key) => [key, env[key]]),
   );
@@ -214,5 +242,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: vars.LOG_LEVEL,
     trustProxyHops: vars.TRUST_PROXY_HOPS,
     runMigrations: vars.MIGRATIONS_RUN,
+    publicBaseUrl: (vars.PUBLIC_BASE_URL ?? `http://localhost:${vars.PORT}`).replace(/\/$/, ''),
+    smtpUrl: vars.SMTP_URL,
+    mailFrom: vars.MAIL_FROM,
+    jobsEnabled: vars.JOBS_ENABLED,
+    securityMeasures: vars.SECURITY_MEASURES,
   };
 }

@@ -1,0 +1,56 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import PgBoss from 'pg-boss';
+import type { EntityManager } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { DATABASE_URL } from '../database/database.tokens';
+
+/**
+ * pg-boss, a well-kept job queue in PostgreSQL: durable, retried with backoff, claimed with SKIP
+ * LOCKED, so several instances share the work and each job is done by one. It owns its schema
+ * (`pgboss`) and versions it itself.
+ */
+@Injectable()
+export class QueueService implements OnModuleDestroy {
+  private readonly logger = new Logger(QueueService.name);
+  private boss?: PgBoss;
+  private starting?: Promise<PgBoss>;
+
+  constructor(
+    @Inject(DATABASE_URL) private readonly databaseUrl: string,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  private start(): Promise<PgBoss> {
+    this.starting ??= (async () => {
+      const boss = new PgBoss({ connectionString: this.databaseUrl, schema: 'pgboss', max: 4, application_name: 'custodian-queue' });
+      boss.on('error', (error: Error) => this.logger.error(`queue error: ${error.message}`));
+      await boss.start();
+      this.boss = boss;
+      return boss;
+    })();
+    return this.starting;
+  }
+
+  async createQueue(name: string, options: { retryLimit: number; retryDelay: number; retryBackoff: boolean }): Promise<void> {
+    const boss = await this.start();
+    if (!(await boss.getQueue(name))) await boss.createQueue(name, { name, ...options }).catch(async (e: Error) => {
+      // Another instance created it at the same moment.
+      if (!(await boss.getQueue(name))) throw e;
+    });
+  }
+
+  /** Enqueues inside the caller's transaction: the job exists if and only if the change commits. */
+  async send(em: EntityManager, name: string, data: object): Promise<void> {
+    const boss = await this.start();
+    await boss.send(name, data, { db: { executeSql: async (text: string, values: unknown[]) => ({ rows: (await em.query(text, values)) as unknown[] }) } });
+  }
+
+  async work<T extends object>(name: string, handler: (job: PgBoss.JobWithMetadata<T>) => Promise<void>): Promise<void> {
+    const boss = await this.start();
+    await boss.work<T>(name, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: this.config.nodeEnv === 'test' ? 0.5 : 2 }, async ([job]) => handler(job));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.boss?.stop({ graceful: true, wait: true, timeout: 10_000 });
+  }
+}
