@@ -53,10 +53,14 @@ export class JobsService implements OnApplicationBootstrap, OnModuleDestroy {
       name: definition.name, timezone: 'Etc/UTC', noOverlap: false,
     });
     this.jobs.set(definition.name, { definition, task });
+    if (this.started) void task.start();
   }
+
+  private started = false;
 
   onApplicationBootstrap(): void {
     if (!this.config.jobsEnabled) return;
+    this.started = true;
     for (const { task } of this.jobs.values()) void task.start();
   }
 

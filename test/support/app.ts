@@ -27,9 +27,12 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The real application, in process, on its own fresh database. */
-export async function startTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
-  const db = await createTestDatabase();
+/**
+ * The real application, in process, on its own fresh database — or, given `shared`, a second
+ * instance on another app's database (closing it then leaves the database alone).
+ */
+export async function startTestApp(overrides: Record<string, string> = {}, shared?: TestDatabase): Promise<TestApp> {
+  const db = shared ?? (await createTestDatabase());
   const config = loadConfig(testEnv(db.url, overrides));
   const app = await createApp(config, db.url);
   await app.init();
@@ -39,7 +42,7 @@ export async function startTestApp(overrides: Record<string, string> = {}): Prom
     http: () => request(app.getHttpServer()),
     close: async () => {
       await app.close();
-      await db.drop();
+      if (!shared) await db.drop();
     },
   };
 }
