@@ -6,7 +6,7 @@
  *   npm run bench:audit            # embedded PostgreSQL in a temporary folder
  *   DATABASE_URL=… npm run bench:audit   # an existing, empty, migrated database
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditService, verifyAuditChain } from '../src/audit/audit.service';
@@ -20,7 +20,8 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 
 async function main() {
   let url = process.env.DATABASE_URL;
-  const pg = url ? undefined : new EmbeddedPostgres({ dataDir: join(mkdtempSync(join(tmpdir(), 'custodian-bench-')), 'pg'), password: 'bench' });
+  const folder = url ? undefined : mkdtempSync(join(tmpdir(), 'custodian-bench-'));
+  const pg = folder ? new EmbeddedPostgres({ dataDir: join(folder, 'pg'), password: 'bench' }) : undefined;
   if (pg) url = await pg.start();
   await runMigrations(url!, () => undefined);
   const ds = await createDataSource(url!, CONCURRENCY + 2).initialize();
@@ -55,6 +56,7 @@ async function main() {
   } finally {
     await ds.destroy();
     await pg?.stop();
+    if (folder) rmSync(folder, { recursive: true, force: true });
   }
 }
 

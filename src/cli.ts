@@ -37,7 +37,7 @@ const COMMANDS: Record<string, { help: string; run: Command }> = {
     run: async (db) => {
       const ds = await createDataSource(db.url, 2).initialize();
       try {
-        await ds.undoLastMigration({ transaction: 'each' });
+        await ds.undoLastMigration();
         return 0;
       } finally {
         await ds.destroy();

@@ -26,14 +26,17 @@ async function main() {
     process.exit(1);
   }
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
-  let stopping = false;
+  let stoppingSince = 0;
   // We own the shutdown order: stop taking requests, close the app, then stop the database.
   const shutdown = async (signal: string) => {
-    if (stopping) {
+    if (stoppingSince) {
+      // npm forwards the terminal's Ctrl-C a second time, milliseconds later: only a deliberate
+      // second signal, after a grace period, cuts the shutdown short.
+      if (Date.now() - stoppingSince < 2000) return;
       say(`${signal} again: exiting now`);
       process.exit(130);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     say(`${signal}: shutting down`);
     await app?.close().catch(() => undefined);
     await db.stop().catch((e: Error) => say(`database stop failed: ${e.message}`));

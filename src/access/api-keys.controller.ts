@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Header, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { PageQuery } from '../common/pagination';
 import type { Actor } from './ability';
@@ -14,6 +14,7 @@ export class ApiKeysController {
 
   @Post()
   @CheckAbility('create', 'ApiKey')
+  @Header('Cache-Control', 'no-store')
   create(@CurrentActor() actor: Actor, @Body() dto: CreateApiKeyDto): Promise<CreatedApiKeyResponse> {
     return this.apiKeys.create(actor, dto);
   }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
+import { Body, Controller, Header, Get, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import type { Actor } from './ability';
@@ -18,6 +18,7 @@ export class AuthController {
   @Post('auth/login')
   @Public()
   @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
   login(@Body() dto: LoginDto, @Req() req: Request): Promise<TokenResponse> {
     return this.auth.login(dto, req.ip ?? 'unknown');
   }

@@ -12,7 +12,8 @@ export class AuditEntry {
   @PrimaryColumn({ type: 'bigint', transformer: { to: (v: number) => v, from: (v: string) => Number(v) } })
   seq: number;
 
-  @Column({ type: 'timestamptz' })
+  /** Milliseconds, exactly what the hash covers: a finer edit would otherwise go unnoticed. */
+  @Column({ type: 'timestamptz', precision: 3 })
   at: Date;
 
   @Column({ name: 'actor_type', type: 'text' })

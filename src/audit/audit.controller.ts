@@ -2,8 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '../access/ability';
 import { CheckAbility, CurrentActor } from '../access/access.decorators';
-import { Page } from '../common/pagination';
-import { AuditEntryResponse, AuditPage, AuditQuery, AuditVerifyResponse } from './audit.dto';
+import { AuditPage, AuditQuery, AuditVerifyResponse } from './audit.dto';
 import { AuditService } from './audit.service';
 
 @ApiTags('audit')
@@ -15,7 +14,7 @@ export class AuditController {
   @Get()
   @CheckAbility('read', 'AuditEntry')
   list(@CurrentActor() actor: Actor, @Query() query: AuditQuery): Promise<AuditPage> {
-    return this.audit.list(actor, query) as Promise<Page<AuditEntryResponse>>;
+    return this.audit.list(actor, query);
   }
 
   @Get('verify')

@@ -66,8 +66,15 @@ export class ValidationProblem extends DomainError {
   }
 }
 
-export class ServiceUnavailableError extends DomainError {
-  constructor(detail = 'A dependency is unavailable; retry shortly') {
-    super(503, 'service-unavailable', 'Service unavailable', detail, {}, { 'Retry-After': '5' });
+export class UnsupportedMediaTypeError extends DomainError {
+  constructor(detail: string, accepted: readonly string[]) {
+    super(415, 'unsupported-media-type', 'Unsupported media type', detail, { accepted });
+  }
+}
+
+/** Stored data no longer matches its recorded checksum: refused rather than served corrupt. */
+export class IntegrityError extends DomainError {
+  constructor(subject: string) {
+    super(500, 'integrity', 'Integrity check failed', `The stored ${subject} does not match its recorded checksum; it was not served. Operators have been alerted.`);
   }
 }

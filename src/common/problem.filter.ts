@@ -1,4 +1,4 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger, NotFoundException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import { DomainError } from './errors';
@@ -56,6 +56,11 @@ export class ProblemFilter implements ExceptionFilter {
     if (exception instanceof DomainError) {
       return { type: PROBLEM_TYPE_BASE + exception.slug, title: exception.title, status: exception.status, detail: exception.message, ...base, ...exception.extra };
     }
+    if (exception instanceof NotFoundException) {
+      // Only Nest's router throws this (services throw NotFoundError). Its "Cannot GET /path?query"
+      // would echo the query string, which may carry personal data.
+      return this.fromStatus(404, `No route for ${req.method} ${base.instance}`, base);
+    }
     if (exception instanceof HttpException) return this.fromStatus(exception.getStatus(), httpDetail(exception), base);
     const bodyParser = exception as { status?: number; type?: string; expose?: boolean; message?: string };
     if (typeof bodyParser?.status === 'number' && bodyParser.expose && bodyParser.status < 500) {
@@ -64,6 +69,10 @@ export class ProblemFilter implements ExceptionFilter {
       return this.fromStatus(bodyParser.status, detail, base);
     }
     const code = (exception as { code?: string })?.code;
+    // A concurrent insert that lost a uniqueness race: the same answer as the service's own check.
+    if (code === '23505') return this.fromStatus(409, 'A record with these values already exists', base);
+    // Text PostgreSQL cannot store (a NUL character, invalid encoding) is bad input, not a fault.
+    if (code === '22021' || code === '22P05') return this.fromStatus(400, 'The request contains characters that cannot be stored', base);
     if ((code && UNAVAILABLE_CODES.has(code)) || isConnectionError(exception)) {
       this.logger.warn(`database unavailable (${code ?? 'connection'}) for request ${base.requestId}`);
       return this.fromStatus(503, 'The database is unavailable; retry shortly', base);

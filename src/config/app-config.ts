@@ -188,11 +188,18 @@ interface DevSecrets {
 function devSecrets(dataDir: string): DevSecrets {
   const file = join(dataDir, 'secrets.json');
   if (existsSync(file)) {
+    let secrets: Partial<DevSecrets> | undefined;
     try {
-      return JSON.parse(readFileSync(file, 'utf8')) as DevSecrets;
+      secrets = JSON.parse(readFileSync(file, 'utf8')) as Partial<DevSecrets>;
     } catch {
-      throw new ConfigError([`${file} is not valid JSON; restore it, or delete it to generate new development secrets (tokens and data encrypted under the old ones become unreadable)`]);
+      secrets = undefined;
     }
+    const valid = typeof secrets?.jwtSecret === 'string' && secrets.jwtSecret.length >= 32 &&
+      typeof secrets.masterKey === 'string' && Buffer.from(secrets.masterKey, 'base64').length === 32;
+    if (!valid) {
+      throw new ConfigError([`${file} does not hold a jwtSecret (32+ characters) and a 32-byte base64 masterKey; restore it, or delete it to generate new development secrets (tokens and data encrypted under the old ones become unreadable)`]);
+    }
+    return secrets as DevSecrets;
   }
   mkdirSync(dataDir, { recursive: true });
   const secrets: DevSecrets = {

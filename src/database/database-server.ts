@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppConfig } from '../config/app-config';
 import { EmbeddedPostgres } from './embedded-postgres';
@@ -33,7 +33,7 @@ export async function openDatabaseServer(config: AppConfig, log: (m: string) => 
     release();
     throw error;
   }
-  writeFileSync(ownerFile, JSON.stringify({ pid: process.pid, url } satisfies Owner), { mode: 0o600 });
+  writeFileSync(ownerFile, JSON.stringify({ pid: process.pid, started: startTime(process.pid), url } satisfies Owner), { mode: 0o600 });
   return {
     url,
     stop: async () => {
@@ -45,26 +45,42 @@ export async function openDatabaseServer(config: AppConfig, log: (m: string) => 
 
 /**
  * Claims the data folder before PostgreSQL is touched, so two processes starting at the same
- * moment cannot both take the other's new server for an orphan. Exclusive creation decides who
- * wins; a claim left by a dead process is taken over. Returns the live owner when there is one.
+ * moment cannot both take the other's new server for an orphan. The claim is written to a file
+ * of our own and linked into place, so it appears whole or not at all, and only once. A claim
+ * left by a dead process is moved aside under a unique name (one taker wins) before we retry.
+ * Returns the live owner when there is one.
  */
 function claim(file: string): Owner | undefined {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      writeFileSync(file, JSON.stringify({ pid: process.pid, url: null }), { flag: 'wx', mode: 0o600 });
-      return undefined;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  const mine = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(mine, JSON.stringify({ pid: process.pid, started: startTime(process.pid), url: null } satisfies Owner), { mode: 0o600 });
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        linkSync(mine, file);
+        return undefined;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const owner = readOwner(file);
+      if (owner && isAlive(owner)) return owner;
+      const aside = `${file}.stale.${randomBytes(4).toString('hex')}`;
+      try {
+        renameSync(file, aside);
+        rmSync(aside, { force: true });
+      } catch {
+        // another process moved it first; try again
+      }
     }
-    const owner = readOwner(file);
-    if (owner && isAlive(owner.pid)) return owner;
-    rmSync(file, { force: true });
+    throw new Error(`could not claim ${file}; another process keeps taking it`);
+  } finally {
+    rmSync(mine, { force: true });
   }
-  throw new Error(`could not claim ${file}; another process keeps taking it`);
 }
 
 interface Owner {
   pid: number;
+  /** The owner's start time (from /proc), so a pid reused by another process is not taken for it. */
+  started: string | null;
   url: string | null;
 }
 
@@ -76,14 +92,23 @@ function readOwner(file: string): Owner | undefined {
   }
 }
 
-/** A live Node process with that pid; a pid reused by something else after a crash does not count. */
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return false;
+function isAlive(owner: Owner): boolean {
+  if (owner.pid === process.pid) return false;
   try {
-    process.kill(pid, 0);
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('node');
+    process.kill(owner.pid, 0);
   } catch {
     return false;
+  }
+  return owner.started === null || startTime(owner.pid) === owner.started;
+}
+
+/** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot. */
+function startTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
   }
 }
 

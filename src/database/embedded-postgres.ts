@@ -98,8 +98,9 @@ export class EmbeddedPostgres {
       () => false,
     );
     if (!running) return;
-    if (await isDeadPostmaster(dataDir)) {
-      // Exited but not yet reaped (a zombie): pg_ctl still sees it, yet nothing holds the folder.
+    if (!(await isOurPostmaster(dataDir))) {
+      // pg_ctl only knows the pid is alive: it may be a zombie not yet reaped, or a pid reused by an
+      // unrelated process after a crash or reboot. Neither holds the folder; never signal it.
       await rm(join(dataDir, 'postmaster.pid'), { force: true });
       return;
     }
@@ -163,12 +164,19 @@ async function makeReachable(paths: string[], user: { uid: number; gid: number }
   }
 }
 
-async function isDeadPostmaster(dataDir: string): Promise<boolean> {
+/** The pid in postmaster.pid is a live (not zombie) PostgreSQL server started on this very folder. */
+async function isOurPostmaster(dataDir: string): Promise<boolean> {
   const pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
   if (!pid) return false;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (stat === undefined) return process.platform === 'linux';
-  return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  const [stat, cmdline] = await Promise.all([
+    readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined),
+    readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined),
+  ]);
+  if (stat === undefined || cmdline === undefined) return process.platform !== 'linux'; // no /proc: trust pg_ctl
+  if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+  const argv = cmdline.split('\0');
+  const d = argv.indexOf('-D');
+  return argv[0].endsWith('postgres') && d >= 0 && resolve(argv[d + 1] ?? '') === resolve(dataDir);
 }
 
 async function exists(path: string) {

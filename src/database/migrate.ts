@@ -12,7 +12,7 @@ export async function runMigrations(url: string, log: (m: string) => void): Prom
   try {
     await runner.connect();
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    const applied = await ds.runMigrations({ transaction: 'each' });
+    const applied = await ds.runMigrations();
     for (const m of applied) log(`applied migration ${m.name}`);
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);

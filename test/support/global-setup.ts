@@ -8,7 +8,7 @@ import { TEMPLATE_DB } from './database';
 
 declare global {
   // eslint-disable-next-line no-var
-  var __EMBEDDED_PG__: EmbeddedPostgres | undefined;
+  var __EMBEDDED_PG__: { pg: EmbeddedPostgres; folder: string } | undefined;
 }
 
 /**
@@ -19,9 +19,10 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   let serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    const pg = new EmbeddedPostgres({ dataDir: join(mkdtempSync(join(tmpdir(), 'custodian-test-')), 'pg'), password: 'test-password' });
+    const folder = mkdtempSync(join(tmpdir(), 'custodian-test-'));
+    const pg = new EmbeddedPostgres({ dataDir: join(folder, 'pg'), password: 'test-password' });
     serverUrl = await pg.start();
-    globalThis.__EMBEDDED_PG__ = pg;
+    globalThis.__EMBEDDED_PG__ = { pg, folder };
   }
   const admin = new Client({ connectionString: serverUrl });
   await admin.connect();

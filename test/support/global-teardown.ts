@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { Client } from 'pg';
 import { TEMPLATE_DB } from './database';
 
@@ -9,5 +10,9 @@ export default async function globalTeardown(): Promise<void> {
     await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`);
     await admin.end();
   }
-  await globalThis.__EMBEDDED_PG__?.stop();
+  const embedded = globalThis.__EMBEDDED_PG__;
+  if (embedded) {
+    await embedded.pg.stop();
+    rmSync(embedded.folder, { recursive: true, force: true });
+  }
 }
