@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ADMIN, createUser, login, startTestApp, TestApp } from './support/app';
 import { bearer, countRows, expectProblem, problemFields } from './support/http';
+import { createCustomer } from './support/fixtures';
 import type { ApiKeyResponse } from '../src/access/dto/api-key.dto';
 
 type KeyBody = ApiKeyResponse & { key?: string };
@@ -175,8 +176,8 @@ describe('API keys', () => {
   it('lets only admins create, list or revoke keys (403 for every other role, nothing created or revoked)', async () => {
     const target = await createKey();
     const { key: auditorKey } = await createKey({ role: 'auditor' });
-    const people = await Promise.all((['dpo', 'legal', 'security', 'auditor', 'customer'] as const).map((role) =>
-      createUser(t, adminToken, { email: `keys-${role}-${randomUUID()}@example.test`, role, ...(role === 'customer' ? { customerId: randomUUID() } : {}) })
+    const people = await Promise.all((['dpo', 'legal', 'security', 'auditor', 'customer'] as const).map(async (role) =>
+      createUser(t, adminToken, { email: `keys-${role}-${randomUUID()}@example.test`, role, ...(role === 'customer' ? { customerId: (await createCustomer(t)).id } : {}) })
         .then((u) => [role, u.token] as const)));
     const before = await countRows(t, 'api_keys');
     for (const [who, credential] of [...people, ['auditor key', auditorKey] as const]) {

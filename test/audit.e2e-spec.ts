@@ -4,6 +4,7 @@ import type { Response } from 'supertest';
 import { ADMIN, createUser, login, startTestApp, TestApp, testEnv } from './support/app';
 import { bearer, countRows, expectProblem, problemFields } from './support/http';
 import { runCli } from './support/processes';
+import { createCustomer } from './support/fixtures';
 import type { AuditEntryResponse } from '../src/audit/audit.dto';
 
 type Entry = AuditEntryResponse;
@@ -320,7 +321,7 @@ describe('audit log', () => {
     });
 
     it.each(['admin', 'legal', 'security', 'customer'])('refuses the log and its verification to the %s role', async (role) => {
-      const token = role === 'admin' ? admin : (await createUser(t, admin, { email: unique(role), role, ...(role === 'customer' ? { customerId: randomUUID() } : {}) })).token;
+      const token = role === 'admin' ? admin : (await createUser(t, admin, { email: unique(role), role, ...(role === 'customer' ? { customerId: (await createCustomer(t)).id } : {}) })).token;
       expectProblem(await t.http().get('/api/v1/audit').set(bearer(token)), 403, 'forbidden');
       expectProblem(await t.http().get('/api/v1/audit/verify').set(bearer(token)), 403, 'forbidden');
     });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ADMIN, createUser, login, startTestApp, TestApp } from './support/app';
 import { bearer, decodeJwtPart, expectProblem, ProblemBody, signJwt, unsignedJwt } from './support/http';
+import { createCustomer } from './support/fixtures';
 
 const PASSWORD = 'a long enough password 123';
 
@@ -177,8 +178,8 @@ describe('authentication', () => {
 
     beforeAll(async () => {
       credentials.admin = adminToken;
-      const people = await Promise.all((['dpo', 'legal', 'security', 'auditor', 'customer'] as const).map((role) =>
-        createUser(t, adminToken, { email: `matrix-${role}-${randomUUID()}@example.test`, role, ...(role === 'customer' ? { customerId: randomUUID() } : {}) })
+      const people = await Promise.all((['dpo', 'legal', 'security', 'auditor', 'customer'] as const).map(async (role) =>
+        createUser(t, adminToken, { email: `matrix-${role}-${randomUUID()}@example.test`, role, ...(role === 'customer' ? { customerId: (await createCustomer(t)).id } : {}) })
           .then((u) => [role, u.token] as const)));
       for (const [role, token] of people) credentials[role] = token;
       for (const role of ['ingest', 'auditor'] as const) {

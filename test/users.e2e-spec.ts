@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ADMIN, createUser, login, startTestApp, TestApp } from './support/app';
+import { createCustomer } from './support/fixtures';
 import { bearer, countRows, expectProblem, problemFields } from './support/http';
 import type { AuditEntryResponse } from '../src/audit/audit.dto';
 
@@ -84,12 +85,13 @@ describe('users admin', () => {
     });
 
     it('requires a customerId for the customer role and refuses one for every other role (400, field named)', async () => {
+      const customerId = (await createCustomer(t)).id;
       const before = await countRows(t, 'users');
       const missing = await create({ email: unique('customer'), password: PASSWORD, role: 'customer' });
       expectProblem(missing, 400, 'validation');
       expect(problemFields(missing)).toContain('customerId');
       for (const role of ['admin', 'dpo', 'legal', 'security', 'auditor']) {
-        const res = await create({ email: unique(role), password: PASSWORD, role, customerId: randomUUID() });
+        const res = await create({ email: unique(role), password: PASSWORD, role, customerId });
         expectProblem(res, 400, 'validation');
         expect(problemFields(res)).toEqual(['customerId']);
       }
@@ -98,9 +100,30 @@ describe('users admin', () => {
       expect(problemFields(notUuid)).toContain('customerId');
       expect(await countRows(t, 'users')).toBe(before);
 
-      const customerId = randomUUID();
       const ok = await create({ email: unique('customer'), password: PASSWORD, role: 'customer', customerId }).expect(201);
       expect(ok.body).toMatchObject({ role: 'customer', customerId });
+    });
+
+    it('refuses a customerId that names no customer (400 naming customerId, not a 500), on create and on update', async () => {
+      const [users, audit] = [await countRows(t, 'users'), await countRows(t, 'audit_log')];
+      const res = await create({ email: unique('ghost'), password: PASSWORD, role: 'customer', customerId: randomUUID() });
+      expectProblem(res, 400, 'validation');
+      expect(problemFields(res)).toEqual(['customerId']);
+      expect(await countRows(t, 'users')).toBe(users);
+      expect(await countRows(t, 'audit_log')).toBe(audit);
+
+      const customerId = (await createCustomer(t)).id;
+      const user = (await create({ email: unique('moving'), password: PASSWORD, role: 'customer', customerId }).expect(201)).body as UserBody;
+      const patched = await t.http().patch(`/api/v1/users/${user.id}`).set(admin()).send({ customerId: randomUUID() });
+      expectProblem(patched, 400, 'validation');
+      expect(problemFields(patched)).toEqual(['customerId']);
+      const demoted = await t.http().patch(`/api/v1/users/${user.id}`).set(admin()).send({ role: 'customer', customerId: randomUUID() });
+      expectProblem(demoted, 400, 'validation');
+      expect((await t.http().get(`/api/v1/users/${user.id}`).set(admin()).expect(200)).body).toMatchObject({ role: 'customer', customerId });
+
+      const other = (await createCustomer(t)).id;
+      await t.http().patch(`/api/v1/users/${user.id}`).set(admin()).send({ customerId: other }).expect(200);
+      expect((await t.http().get(`/api/v1/users/${user.id}`).set(admin()).expect(200)).body).toMatchObject({ role: 'customer', customerId: other });
     });
 
     it('refuses bad input with the failing fields named, and creates nothing', async () => {
@@ -221,7 +244,7 @@ describe('users admin', () => {
     });
 
     it('moves a customer user to another role and drops its customerId; moving back requires one', async () => {
-      const customerId = randomUUID();
+      const customerId = (await createCustomer(t)).id;
       const user = (await create({ email: unique('cust'), password: PASSWORD, role: 'customer', customerId }).expect(201)).body as UserBody;
       const moved = await t.http().patch(`/api/v1/users/${user.id}`).set(admin()).send({ role: 'legal' }).expect(200);
       expect(moved.body).toMatchObject({ role: 'legal', customerId: null });
@@ -229,7 +252,7 @@ describe('users admin', () => {
       const back = await t.http().patch(`/api/v1/users/${user.id}`).set(admin()).send({ role: 'customer' });
       expectProblem(back, 400, 'validation');
       expect(problemFields(back)).toContain('customerId');
-      const withCustomer = await t.http().patch(`/api/v1/users/${user.id}`).set(admin()).send({ customerId: randomUUID() });
+      const withCustomer = await t.http().patch(`/api/v1/users/${user.id}`).set(admin()).send({ customerId });
       expectProblem(withCustomer, 400, 'validation');
       expect(problemFields(withCustomer)).toContain('customerId');
       expect((await t.http().get(`/api/v1/users/${user.id}`).set(admin()).expect(200)).body).toMatchObject({ role: 'legal', customerId: null });

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { CustomersModule } from '../customers/customers.module';
 import { AccessGuard } from './access.guard';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
@@ -15,6 +16,7 @@ import { UsersService } from './users.service';
   controllers: [ApiKeysController, AuthController, UsersController],
   exports: [AuthService, UsersService],
   imports: [
+    CustomersModule,
     JwtModule.registerAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({

@@ -42,6 +42,11 @@ describe('scopeQuery', () => {
     db = await createTestDatabase();
     ds = createDataSource(db.url, 2);
     await ds.initialize();
+    // users.customer_id references customers: the customers come first.
+    for (const id of [A, B, C]) {
+      await db.superuser(`INSERT INTO customers (id, legal_name, country, dpo_contact, breach_notification_emails, destination_countries, data_profile)
+        VALUES ($1, $2, 'DE', '{"name":"DPO","email":"dpo@brand.test"}', '{soc@brand.test}', '{DE}', '{"messageKinds":["otp"],"specialCategoryData":false}')`, [id, `Brand ${id.slice(0, 1)}`]);
+    }
     await ds.getRepository(User).insert(FIXTURE.map((u) => ({ ...u, passwordHash: 'not-a-real-hash' })));
     all = await ds.getRepository(User).find();
   });

@@ -9,7 +9,8 @@ import { ConflictError, NotFoundError, ValidationProblem } from '../common/error
 import { isUuid } from '../common/ids';
 import { decodeCursor, Page, toPage } from '../common/pagination';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { Action, Actor } from './ability';
+import { CustomersService } from '../customers/customers.service';
+import { Action, Actor, UserRole } from './ability';
 import { MeResponse } from './dto/auth.dto';
 import { CreateUserDto, UpdateUserDto, UserQuery, UserResponse } from './dto/user.dto';
 import { hashPassword } from './passwords';
@@ -26,6 +27,7 @@ export class UsersService implements OnApplicationBootstrap {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditService,
+    private readonly customers: CustomersService,
   ) {}
 
   /** First boot: with no users at all, create an admin so somebody can log in. */
@@ -51,6 +53,7 @@ export class UsersService implements OnApplicationBootstrap {
     checkCustomerRole(dto.role, dto.customerId ?? null);
     const email = dto.email.trim().toLowerCase();
     return this.dataSource.transaction(async (em) => {
+      await this.checkCustomerExists(em, dto.customerId ?? null);
       if (await em.existsBy(User, { email })) throw new ConflictError('A user with this e-mail already exists');
       const user = await em.save(em.create(User, { email, passwordHash: await hashPassword(dto.password), role: dto.role, customerId: dto.customerId ?? null }));
       await this.audit.record(em, actor, { action: 'user.created', subjectType: 'User', subjectId: user.id, changes: snapshot(user) });
@@ -84,6 +87,7 @@ export class UsersService implements OnApplicationBootstrap {
       const role = dto.role ?? user.role;
       const customerId = dto.customerId !== undefined ? dto.customerId : role === 'customer' ? user.customerId : null;
       checkCustomerRole(role, customerId);
+      if (customerId !== user.customerId) await this.checkCustomerExists(em, customerId);
       const losesAdmin = user.role === 'admin' && !user.disabled && (role !== 'admin' || dto.disabled === true);
       if (losesAdmin) await this.ensureAnotherAdmin(em, user.id);
       Object.assign(user, { role, customerId, disabled: dto.disabled ?? user.disabled });
@@ -94,6 +98,19 @@ export class UsersService implements OnApplicationBootstrap {
       await this.audit.record(em, actor, { action: dto.disabled === true && !before.disabled ? 'user.disabled' : 'user.updated', subjectType: 'User', subjectId: user.id, changes });
       return toResponse(user);
     });
+  }
+
+  /** The addresses of every enabled user of a role, e.g. legal for DPA reminders. */
+  async emailsOfRole(em: EntityManager, role: UserRole): Promise<string[]> {
+    const users = await em.find(User, { select: { email: true }, where: { role, disabled: false }, order: { email: 'ASC' } });
+    return users.map((u) => u.email);
+  }
+
+  /** A customer user must belong to a customer that exists: a 400 naming the field, not a foreign-key 500. */
+  private async checkCustomerExists(em: EntityManager, customerId: string | null) {
+    if (customerId && !(await this.customers.exists(em, customerId))) {
+      throw new ValidationProblem([{ field: 'customerId', messages: ['customerId does not name an existing customer'] }]);
+    }
   }
 
   /** Loads a row the actor may act on; one it may not see answers exactly like a missing one. */

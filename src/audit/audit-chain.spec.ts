@@ -187,6 +187,11 @@ describe('firstBreak', () => {
 });
 
 describe('redact', () => {
+  it('redacts lists of e-mail addresses but keeps numbers and flags under PII-like names', () => {
+    expect(redact({ breachNotificationEmails: ['soc@brand.test'], maxRetentionDays: { body: 30, msisdn: 7, delivery_metadata: 90 }, password: 'x', key: null }))
+      .toEqual({ breachNotificationEmails: '[redacted]', maxRetentionDays: { body: 30, msisdn: 7, delivery_metadata: 90 }, password: '[redacted]', key: null });
+  });
+
   const SECRET_KEYS = [
     'password', 'passwordHash', 'secret', 'key', 'keyHash', 'token', 'accessToken',
     'msisdn', 'phone', 'phoneNumber', 'body', 'ciphertext', 'bodyCiphertext', 'msisdnCiphertext',

@@ -57,8 +57,14 @@ export function firstBreak(entries: (ChainedFields & { hash: string })[], cursor
  * data (e-mail addresses included; the subject id leads to the row). Matched on the name's end,
  * ignoring case, _ and -.
  */
-const PII_KEYS = /(password|passwordhash|secret|key|keyhash|token|msisdn|phone|phonenumber|email|body|ciphertext)$/i;
+const PII_KEYS = /(password|passwordhash|secret|key|keyhash|token|msisdn|phone|phonenumber|emails?|body|ciphertext)$/i;
 const isPiiKey = (name: string) => PII_KEYS.test(name.replace(/[_-]/g, ''));
+
+/**
+ * Personal data and secrets are text (or lists and objects of it); a number or a flag under such
+ * a name — the retention days of the `body` category, say — is not, and stays readable.
+ */
+const holdsText = (v: unknown) => typeof v === 'string' || (typeof v === 'object' && v !== null);
 
 /** Redacts PII and secrets (by field name, at any depth) before a change is written to the log. */
 export function redact(value: unknown): unknown {
@@ -66,7 +72,7 @@ export function redact(value: unknown): unknown {
   if (value instanceof Date) return value.toISOString();
   if (value && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, isPiiKey(k) ? '[redacted]' : redact(v)]),
+      Object.entries(value).map(([k, v]) => [k, isPiiKey(k) && holdsText(v) ? '[redacted]' : redact(v)]),
     );
   }
   return value;

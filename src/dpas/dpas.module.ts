@@ -1,8 +1,35 @@
-import { Module } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule, OnModuleInit, RequestMethod } from '@nestjs/common';
+import { AccessModule } from '../access/access.module';
+import { CustomersModule } from '../customers/customers.module';
+import { JobsService } from '../jobs/jobs.service';
+import { DpaDocumentBodyMiddleware } from './dpa-document-body.middleware';
+import { DpaDocumentsService } from './dpa-documents.service';
+import { DpaRemindersService } from './dpa-reminders.service';
+import { DpasController } from './dpas.controller';
 import { DpasService } from './dpas.service';
 
 @Module({
+  controllers: [DpasController],
   exports: [DpasService],
-  providers: [DpasService],
+  imports: [AccessModule, CustomersModule],
+  providers: [DpaDocumentsService, DpaRemindersService, DpasService],
 })
-export class DpasModule {}
+export class DpasModule implements NestModule, OnModuleInit {
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly reminders: DpaRemindersService,
+  ) {}
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(DpaDocumentBodyMiddleware).forRoutes({ path: 'dpas/:id/document', method: RequestMethod.PUT });
+  }
+
+  onModuleInit(): void {
+    this.jobs.register({
+      name: 'dpa-expiry-reminders',
+      schedule: '0 0 7 * * *',
+      description: 'Mails legal 60, 30 and 7 days before an active DPA expires; each reminder once',
+      run: ({ actor, now }) => this.reminders.sendExpiryReminders(actor, now),
+    });
+  }
+}
