@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { AccessModule } from './access/access.module';
 import { AuditModule } from './audit/audit.module';
+import { ChangeNoticesModule } from './change-notices/change-notices.module';
 import { CommonModule } from './common/common.module';
 import { CustomersModule } from './customers/customers.module';
 import { DpasModule } from './dpas/dpas.module';
@@ -12,6 +13,8 @@ import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { PublicModule } from './public/public.module';
+import { RecordsModule } from './records/records.module';
+import { SubprocessorsModule } from './subprocessors/subprocessors.module';
 
 @Module({})
 export class AppModule {
@@ -21,6 +24,7 @@ export class AppModule {
       imports: [
         AccessModule,
         AuditModule,
+        ChangeNoticesModule,
         CommonModule.forRoot(config, databaseUrl),
         CustomersModule,
         DpasModule,
@@ -45,6 +49,8 @@ export class AppModule {
         }),
         NotificationsModule,
         PublicModule,
+        RecordsModule,
+        SubprocessorsModule,
         TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl, config.databasePoolSize), migrationsRun: false }),
       ],
     };

@@ -10,6 +10,8 @@ import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 
 export const API_PREFIX = 'api/v1';
+/** Routes served outside /api/v1: health probes, and the public sub-processor pages at /public/…. */
+export const API_PREFIX_EXCLUDE = ['health', 'health/ready', 'public/{*path}'];
 
 /** The JSON parser's own message quotes the body, which may hold credentials or personal data. */
 function hideMalformedBody(err: { type?: string } | undefined, _req: unknown, _res: unknown, next: (e?: unknown) => void) {
@@ -37,7 +39,7 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
   );
   app.useBodyParser('json', { limit: config.bodyLimit });
   app.use(hideMalformedBody);
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready'] });
+  app.setGlobalPrefix(API_PREFIX, { exclude: API_PREFIX_EXCLUDE });
   app.useGlobalPipes(createValidationPipe());
   setupOpenApi(app);
   return app;

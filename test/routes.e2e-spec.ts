@@ -6,7 +6,7 @@ import { Logger } from 'nestjs-pino';
 import request from 'supertest';
 import { ABILITY_KEY, CheckAbility, Public, PUBLIC_KEY, type RequiredAbility } from '../src/access/access.decorators';
 import { AppModule } from '../src/app.module';
-import { API_PREFIX } from '../src/app.setup';
+import { API_PREFIX, API_PREFIX_EXCLUDE } from '../src/app.setup';
 import { createValidationPipe } from '../src/common/validation';
 import { loadConfig } from '../src/config/app-config';
 import { ADMIN, startTestApp, type TestApp, testEnv } from './support/app';
@@ -18,7 +18,11 @@ import { createTestDatabase, type TestDatabase } from './support/database';
  */
 
 /** The routes anybody may call without logging in. Adding one is a deliberate change here. */
-const PUBLIC_ROUTES = ['GET /health', 'GET /health/ready', 'POST /api/v1/auth/login'];
+const PUBLIC_ROUTES = [
+  'GET /health', 'GET /health/ready', 'POST /api/v1/auth/login',
+  'GET /public/subprocessors', 'GET /public/subprocessors.json', 'GET /public/subprocessors/feed.atom',
+  'POST /public/subscriptions', 'GET /public/subscriptions/:id/confirm', 'GET /public/subscriptions/:id/unsubscribe', 'POST /public/subscriptions/:id/unsubscribe',
+];
 
 interface HandlerRoute {
   route: string; // "GET /api/v1/users/:id"
@@ -188,7 +192,7 @@ describe('a route that declares nothing', () => {
     app = await NestFactory.create<NestExpressApplication>(AppWithExtraRoutes, { bodyParser: false, bufferLogs: true });
     app.useLogger(app.get(Logger));
     app.useBodyParser('json');
-    app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready'] });
+    app.setGlobalPrefix(API_PREFIX, { exclude: API_PREFIX_EXCLUDE });
     app.useGlobalPipes(createValidationPipe());
     await app.init();
     const found = handlerRoutes(app);

@@ -33,10 +33,14 @@ export class UsersService implements OnApplicationBootstrap {
   /** First boot: with no users at all, create an admin so somebody can log in. */
   async onApplicationBootstrap(): Promise<void> {
     const generated = this.config.admin.password ? undefined : randomBytes(18).toString('base64url');
-    const email = (this.config.admin.email ?? 'admin@custodian.local').toLowerCase();
+    const email = this.config.admin.email.toLowerCase();
     const created = await this.dataSource.transaction(async (em) => {
       await em.query('SELECT pg_advisory_xact_lock($1)', [FIRST_ADMIN_LOCK]);
       if ((await em.count(User)) > 0) return false;
+      // In production stdout is a log stream: a generated password would stay in it.
+      if (generated && this.config.nodeEnv === 'production') {
+        throw new Error('no users exist yet: set ADMIN_PASSWORD (and ADMIN_EMAIL) for the first admin account');
+      }
       const user = await em.save(em.create(User, { email, passwordHash: await hashPassword(this.config.admin.password ?? generated!), role: 'admin', customerId: null }));
       await this.audit.record(em, null, { action: 'user.created', subjectType: 'User', subjectId: user.id, changes: { role: 'admin', reason: 'first boot' } });
       return true;
@@ -62,13 +66,14 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   async list(actor: Actor, query: UserQuery): Promise<Page<UserResponse>> {
-    const after = decodeCursor(query.cursor, (v): v is string => typeof v === 'string');
+    // The cursor is the last user's id, never an e-mail address (cursors end up in URLs and logs).
+    const after = decodeCursor(query.cursor, isUuid);
     const qb = this.dataSource.getRepository(User).createQueryBuilder('u');
     scopeQuery(qb, actor.ability, 'read', 'User');
     if (query.role) qb.andWhere('u.role = :role', { role: query.role });
-    if (after !== undefined) qb.andWhere('u.email > :after', { after });
+    if (after !== undefined) qb.andWhere('u.email > (SELECT email FROM users WHERE id = :after)', { after });
     const rows = await qb.orderBy('u.email', 'ASC').limit(query.limit + 1).getMany();
-    return toPage(rows, query.limit, toResponse, (u) => u.email);
+    return toPage(rows, query.limit, toResponse, (u) => u.id);
   }
 
   async me(actor: Actor): Promise<MeResponse> {
@@ -95,6 +100,7 @@ export class UsersService implements OnApplicationBootstrap {
       await em.save(user);
       const changes: Record<string, unknown> = diff(before, snapshot(user));
       if (dto.password) changes.password = '[redacted]';
+      if (Object.keys(changes).length === 0) return toResponse(user); // nothing changed, nothing to record
       await this.audit.record(em, actor, { action: dto.disabled === true && !before.disabled ? 'user.disabled' : 'user.updated', subjectType: 'User', subjectId: user.id, changes });
       return toResponse(user);
     });

@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { Actor } from '../access/ability';
 import { scopeQuery } from '../access/scoping';
 import { Clock } from '../common/clock';
-import { decodeCursor, Page, toPage } from '../common/pagination';
+import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
 import { AuditEntry } from './audit-entry.entity';
 import { ChainCursor, entryHash, firstBreak, GENESIS_HASH, redact } from './audit-chain';
 import { AuditEntryResponse, AuditQuery, AuditVerifyResponse } from './audit.dto';
@@ -63,6 +63,19 @@ export class AuditService {
     if (query.action) qb.andWhere('a.action = :action', { action: query.action });
     if (query.from) qb.andWhere('a.at >= :from', { from: query.from });
     if (query.to) qb.andWhere('a.at < :to', { to: query.to });
+    if (before !== undefined) qb.andWhere('a.seq < :before', { before });
+    const rows = await qb.orderBy('a.seq', 'DESC').limit(query.limit + 1).getMany();
+    return toPage(rows, query.limit, toResponse, (row) => row.seq);
+  }
+
+  /**
+   * One subject's entries, newest first: the history view of the module that owns the subject,
+   * which has already checked that the caller may read the subject itself.
+   */
+  async historyOf(subjectType: string, subjectId: string, query: PageQuery): Promise<Page<AuditEntryResponse>> {
+    const before = decodeCursor(query.cursor, (v): v is number => Number.isSafeInteger(v));
+    const qb = this.dataSource.getRepository(AuditEntry).createQueryBuilder('a')
+      .where('a.subjectType = :subjectType AND a.subjectId = :subjectId', { subjectType, subjectId });
     if (before !== undefined) qb.andWhere('a.seq < :before', { before });
     const rows = await qb.orderBy('a.seq', 'DESC').limit(query.limit + 1).getMany();
     return toPage(rows, query.limit, toResponse, (row) => row.seq);

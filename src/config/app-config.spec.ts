@@ -128,7 +128,7 @@ describe('loadConfig', () => {
         databasePoolSize: 10,
         dataDir: resolve('./var'),
         jwtTtlSeconds: 900,
-        admin: { email: undefined, password: undefined },
+        admin: { email: 'admin@custodian.local', password: undefined },
         login: { maxFailuresPerAccount: 5, maxFailuresPerAddress: 20, windowSeconds: 900 },
         bodyLimit: '1mb',
         logLevel: 'info',

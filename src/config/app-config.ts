@@ -71,9 +71,8 @@ export class EnvironmentVariables {
   @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'MASTER_KEY must be 32 bytes, base64-encoded' })
   MASTER_KEY?: string;
 
-  @IsOptional()
-  @IsEmail()
-  ADMIN_EMAIL?: string;
+  @IsEmail({ require_tld: false })
+  ADMIN_EMAIL = 'admin@custodian.local';
 
   @IsOptional()
   @IsString()
@@ -146,7 +145,7 @@ export interface AppConfig {
   jwtSecret: string;
   jwtTtlSeconds: number;
   masterKey: Buffer;
-  admin: { email?: string; password?: string };
+  admin: { email: string; password?: string };
   login: { maxFailuresPerAccount: number; maxFailuresPerAddress: number; windowSeconds: number };
   bodyLimit: string;
   logLevel: string;
@@ -213,7 +212,7 @@ function devSecrets(dataDir: string): DevSecrets {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const present = Object.fromEntries(
     Object.keys(new EnvironmentVariables())
-      .concat(['DATABASE_URL', 'JWT_SECRET', 'MASTER_KEY', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'PUBLIC_BASE_URL', 'SMTP_URL'])
+      .concat(['DATABASE_URL', 'JWT_SECRET', 'MASTER_KEY', 'ADMIN_PASSWORD', 'PUBLIC_BASE_URL', 'SMTP_URL'])
       .filter((key) => env[key] !== undefined && env[key] !== '')
       .map((key) => [key, env[key]]),
   );
