@@ -175,6 +175,9 @@ describe('authentication', () => {
     type Caller = 'admin' | 'dpo' | 'legal' | 'security' | 'auditor' | 'customer' | 'ingest key' | 'auditor key';
     const CALLERS: Caller[] = ['admin', 'dpo', 'legal', 'security', 'auditor', 'customer', 'ingest key', 'auditor key'];
     const credentials = {} as Record<Caller, string>;
+    /** A user the matrix reads and changes by id, and how many allowed changes it has had. */
+    let target = '';
+    let patchesAllowed = 0;
 
     beforeAll(async () => {
       credentials.admin = adminToken;
@@ -182,6 +185,7 @@ describe('authentication', () => {
         createUser(t, adminToken, { email: `matrix-${role}-${randomUUID()}@example.test`, role, ...(role === 'customer' ? { customerId: (await createCustomer(t)).id } : {}) })
           .then((u) => [role, u.token] as const)));
       for (const [role, token] of people) credentials[role] = token;
+      target = (await createUser(t, adminToken, { email: `matrix-target-${randomUUID()}@example.test`, role: 'security' })).id;
       for (const role of ['ingest', 'auditor'] as const) {
         const res = await t.http().post('/api/v1/api-keys').set(bearer(adminToken)).send({ name: `matrix ${role}`, role }).expect(201);
         credentials[`${role} key`] = (res.body as { key: string }).key;
@@ -189,8 +193,10 @@ describe('authentication', () => {
     });
 
     interface RouteCase {
-      method: 'get' | 'post';
+      method: 'get' | 'post' | 'patch';
       path: string;
+      /** The real path, for routes with an id. */
+      url?: () => string;
       allowed: Caller[];
       body?: () => Record<string, unknown>;
       created?: (body: Record<string, unknown>) => Promise<boolean>;
@@ -202,6 +208,13 @@ describe('authentication', () => {
         method: 'post', path: '/api/v1/users', allowed: ['admin'],
         body: () => ({ email: `made-by-matrix-${randomUUID()}@example.test`, password: PASSWORD, role: 'legal' }),
         created: async (body) => (await t.db.superuser('SELECT 1 FROM users WHERE email = $1', [body.email])).length > 0,
+      },
+      { method: 'get', path: '/api/v1/users/:id', url: () => `/api/v1/users/${target}`, allowed: ['admin', 'auditor', 'auditor key'] },
+      {
+        method: 'patch', path: '/api/v1/users/:id', url: () => `/api/v1/users/${target}`, allowed: ['admin'],
+        body: () => ({ password: `changed by matrix ${randomUUID()}` }),
+        // The password changed only when the call was allowed.
+        created: async () => (await t.db.superuser<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE subject_id = $1 AND action = 'user.updated'`, [target]))[0].n > patchesAllowed,
       },
       { method: 'get', path: '/api/v1/api-keys', allowed: ['admin', 'auditor', 'auditor key'] },
       {
@@ -219,7 +232,7 @@ describe('authentication', () => {
       '%s as %s: %s',
       async (_route, caller, _outcome, c) => {
         const body = c.body?.();
-        const req = t.http()[c.method](c.path).set(bearer(credentials[caller]));
+        const req = t.http()[c.method](c.url ? c.url() : c.path).set(bearer(credentials[caller]));
         const res = await (body ? req.send(body) : req);
         if (c.allow) {
           expect({ status: res.status, body: res.body as unknown }).toMatchObject({ status: c.method === 'post' ? 201 : 200 });
@@ -228,6 +241,7 @@ describe('authentication', () => {
           expectProblem(res, 403, 'forbidden');
         }
         if (body && c.created) expect(await c.created(body)).toBe(c.allow);
+        if (c.method === 'patch' && c.allow) patchesAllowed++;
       },
     );
   });
