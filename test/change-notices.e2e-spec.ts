@@ -262,7 +262,7 @@ describe('change notices (Art. 28(2))', () => {
 
     it('takes effect when its date has come, once, through the scheduled job', async () => {
       setNow(day(29));
-      expect((await runJob()).counts).toEqual({ noticesApplied: 0 });
+      expect((await runJob()).counts).toEqual({ noticesApplied: 0, noticesFailed: 0 });
       expect(((await t.http().get(`/api/v1/subprocessors/${carrier.id}`).set(as('dpo')).expect(200)).body as SubprocessorResponse).status).toBe('approved');
 
       setNow(day(31));
@@ -271,7 +271,7 @@ describe('change notices (Art. 28(2))', () => {
       const sub = (await t.http().get(`/api/v1/subprocessors/${carrier.id}`).set(as('dpo')).expect(200)).body as SubprocessorResponse;
       expect(sub).toMatchObject({ status: 'active', activeSince: day(31).toISOString(), pendingChangeNotice: null });
       expect((await t.http().get(`/api/v1/change-notices/${notice.id}`).set(as('dpo')).expect(200)).body).toMatchObject({ status: 'effective', appliedAt: day(31).toISOString() });
-      expect((await runJob()).counts).toEqual({ noticesApplied: 0 });
+      expect((await runJob()).counts).toEqual({ noticesApplied: 0, noticesFailed: 0 });
       const timeline = await t.db.superuser<{ status: string; at: Date }>('SELECT status, at FROM subprocessor_status_changes WHERE subprocessor_id = $1 ORDER BY at', [carrier.id]);
       expect(timeline.map((r) => r.status)).toEqual(['proposed', 'approved', 'active']);
       expect(timeline[2].at.toISOString()).toBe(day(31).toISOString());
@@ -333,7 +333,7 @@ describe('change notices (Art. 28(2))', () => {
       expect(notice.effectiveAt).toBe(day(80).toISOString());
       const objection = (await t.http().post(`/api/v1/change-notices/${notice.id}/objections`).set(as('beta')).send({ reason: 'Not in Ireland' }).expect(201)).body as ObjectionResponse;
       setNow(day(81));
-      expect((await runJob()).counts).toEqual({ noticesApplied: 1 });
+      expect((await runJob()).counts).toEqual({ noticesApplied: 1, noticesFailed: 0 });
       expect((await authorised(c.alpha.id, day(81))).subprocessors.map((s) => s.legalEntity)).toEqual(['Carrier DE GmbH', 'Cloud Host Ltd']);
       expect((await authorised(c.beta.id, day(81))).withheld).toEqual([expect.objectContaining({ id: host.id, reason: 'objection' })]);
       await t.http().post(`/api/v1/objections/${objection.id}/resolution`).set(as('dpo')).send({ resolution: 'alternative_route', note: 'Beta stays on the old store' }).expect(200);
@@ -356,7 +356,7 @@ describe('change notices (Art. 28(2))', () => {
       expectProblem(await t.http().post(`/api/v1/change-notices/${notice.id}/withdrawal`).set(as('dpo')).send({ reason: 'again' }), 409, 'conflict');
       expectProblem(await t.http().post(`/api/v1/change-notices/${notice.id}/objections`).set(as('gamma')).send({ reason: 'x' }), 409, 'conflict');
       setNow(day(200));
-      expect((await runJob()).counts).toEqual({ noticesApplied: 0 });
+      expect((await runJob()).counts).toEqual({ noticesApplied: 0, noticesFailed: 0 });
       expect(((await t.http().get(`/api/v1/subprocessors/${sub.id}`).set(as('dpo')).expect(200)).body as SubprocessorResponse).status).toBe('approved');
       await until(() => smtp.received.some((m) => m.subject === 'Sub-processor change notice withdrawn'));
       const mail = smtp.received.find((m) => m.subject === 'Sub-processor change notice withdrawn');
@@ -371,7 +371,7 @@ describe('change notices (Art. 28(2))', () => {
       const sub = await registerApproved({ legalEntity: 'Carrier JP KK', country: 'JP', carriesCountries: ['JP'] });
       const notice = await propose(sub.id, 'Japanese routes');
       expect(notice).toMatchObject({ recipients: [], effectiveAt: day(300).toISOString() });
-      expect((await runJob()).counts).toEqual({ noticesApplied: 1 });
+      expect((await runJob()).counts).toEqual({ noticesApplied: 1, noticesFailed: 0 });
       expect(((await t.http().get(`/api/v1/subprocessors/${sub.id}`).set(as('dpo')).expect(200)).body as SubprocessorResponse).status).toBe('active');
     });
 

@@ -90,6 +90,15 @@ describe('durable mail over real SMTP', () => {
     expect(item).toMatchObject({ status: 'failed', subject: 'Hello from Custodian' });
   });
 
+  it('forgets the addresses of a mail marked so once it is delivered', async () => {
+    const id = await t.app.get(DataSource).transaction((em) =>
+      t.app.get(MailService).enqueue(em, HELLO, { name: 'Sub' }, { to: ['someone@public.test'], forgetRecipients: true }));
+    await smtp.waitFor(1);
+    expect(smtp.received[0].to).toEqual(['someone@public.test']);
+    await until(() => mailRow(t, id), (r) => r.status === 'sent');
+    expect(await t.db.superuser('SELECT recipients FROM mails WHERE id = $1', [id])).toEqual([{ recipients: [] }]);
+  });
+
   it('sends nothing when the transaction that queued the mail rolls back', async () => {
     const before = await t.db.superuser<{ n: number }>('SELECT count(*)::int AS n FROM mails');
     await expect(

@@ -277,11 +277,11 @@ describe('sub-processor registry', () => {
 
     it('applies the announced change when it takes effect', async () => {
       now = day(43);
-      expect((await runJob('change-notices-effective')).counts).toEqual({ noticesApplied: 0 });
+      expect((await runJob('change-notices-effective')).counts).toEqual({ noticesApplied: 0, noticesFailed: 0 });
       expect((await get(sub.id)).country).toBe('DE');
       now = day(44);
       // This one and the wider-coverage notice of the test before, made the same day.
-      expect((await runJob('change-notices-effective')).counts).toEqual({ noticesApplied: 2 });
+      expect((await runJob('change-notices-effective')).counts).toEqual({ noticesApplied: 2, noticesFailed: 0 });
       expect(await get(sub.id)).toMatchObject({ country: 'FR', parentCompany: 'New Owner SA', purpose: 'Delivers SMS and RCS', status: 'active', pendingChangeNotice: null });
       const [latest] = await history(sub.id);
       expect(latest).toMatchObject({ action: 'subprocessor.updated', actorType: 'system', changes: { country: { from: 'DE', to: 'FR' }, noticeId: notice.id } });

@@ -7,7 +7,7 @@ import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { NotFoundError, ValidationProblem } from '../common/errors';
 import { isUuid } from '../common/ids';
-import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
+import { decodeCursor, Page, PageQuery, toPage, isTimeCursor } from '../common/pagination';
 import type { Actor } from './ability';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyResponse, CreateApiKeyDto, CreatedApiKeyResponse } from './dto/api-key.dto';
@@ -40,7 +40,7 @@ export class ApiKeysService {
   }
 
   async list(actor: Actor, query: PageQuery): Promise<Page<ApiKeyResponse>> {
-    const after = decodeCursor(query.cursor, (v): v is [string, string] => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string'));
+    const after = decodeCursor(query.cursor, isTimeCursor);
     const qb = this.dataSource.getRepository(ApiKey).createQueryBuilder('k');
     scopeQuery(qb, actor.ability, 'read', 'ApiKey');
     if (after) qb.andWhere('(k.createdAt, k.id) < (:at, :id)', { at: after[0], id: after[1] });

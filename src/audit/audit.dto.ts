@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { PageQuery } from '../common/pagination';
+import { IsTimestamp } from '../common/validation';
 
 export class AuditQuery extends PageQuery {
   @ApiPropertyOptional({ example: 'User' })
@@ -28,12 +29,12 @@ export class AuditQuery extends PageQuery {
 
   @ApiPropertyOptional({ description: 'ISO-8601, inclusive' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   from?: string;
 
   @ApiPropertyOptional({ description: 'ISO-8601, exclusive' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   to?: string;
 }
 

@@ -8,7 +8,7 @@ import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { ConflictError, NotFoundError } from '../common/errors';
 import { isUuid } from '../common/ids';
-import { decodeCursor, Page, toPage } from '../common/pagination';
+import { decodeCursor, Page, toPage, isTimeCursor } from '../common/pagination';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { ActiveAgreement } from '../dpas/dpas.service';
 import { MailService } from '../notifications/mail.service';
@@ -98,7 +98,7 @@ export class ChangeNoticesService {
   }
 
   async list(actor: Actor, query: ChangeNoticeQuery): Promise<Page<ChangeNoticeResponse>> {
-    const before = decodeCursor(query.cursor, (v): v is [string, string] => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string'));
+    const before = decodeCursor(query.cursor, isTimeCursor);
     const qb = this.dataSource.getRepository(ChangeNotice).createQueryBuilder('n').innerJoinAndSelect('n.subprocessor', 's');
     if (!seesEveryNotice(actor)) {
       // A notice belongs to each customer it was sent to: scope through the recipient rows, by the
@@ -223,6 +223,9 @@ export class ChangeNoticesService {
 
   /** The notice and the actor's own customer's recipient row; a customer it was not sent to gets a 404. */
   async loadAsRecipient(em: EntityManager, actor: Actor, id: string, action: 'object' | 'approve'): Promise<{ notice: ChangeNotice; recipient: ChangeNoticeRecipient }> {
+    // Shares the notice's row lock with other recipients but waits for a withdrawal in progress,
+    // so an objection or approval never lands on a notice withdrawn a moment before.
+    if (isUuid(id)) await em.query('SELECT 1 FROM change_notices WHERE id = $1 FOR SHARE', [id]);
     const notice = isUuid(id) ? await em.findOne(ChangeNotice, { where: { id }, relations: { subprocessor: true } }) : null;
     const recipient = notice && actor.customerId
       ? await em.findOne(ChangeNoticeRecipient, { where: { noticeId: notice.id, customerId: actor.customerId }, lock: { mode: 'pessimistic_write' } })

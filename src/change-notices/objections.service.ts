@@ -9,7 +9,7 @@ import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { ConflictError, ForbiddenError, NotFoundError } from '../common/errors';
 import { isUuid } from '../common/ids';
-import { decodeCursor, Page, toPage } from '../common/pagination';
+import { decodeCursor, Page, toPage, isTimeCursor } from '../common/pagination';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { MailService } from '../notifications/mail.service';
 import { ChangeNoticeRecipient, Objection } from './change-notice.entity';
@@ -63,7 +63,7 @@ export class ObjectionsService {
   }
 
   async list(actor: Actor, query: ObjectionQuery): Promise<Page<ObjectionResponse>> {
-    const before = decodeCursor(query.cursor, (v): v is [string, string] => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string'));
+    const before = decodeCursor(query.cursor, isTimeCursor);
     const qb = this.dataSource.getRepository(Objection).createQueryBuilder('o');
     scopeQuery(qb, actor.ability, 'read', 'Objection');
     if (query.noticeId) qb.andWhere('o.noticeId = :noticeId', { noticeId: query.noticeId });

@@ -50,3 +50,15 @@ export function toPage<R, T>(rows: R[], limit: number, map: (row: R) => T, curso
     nextCursor: more ? encodeCursor(cursorOf(items[items.length - 1])) : null,
   };
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A cursor of (a sort value, the row's id), as lists ordered by name then id issue. */
+export function isKeyCursor(v: unknown): v is [string, string] {
+  return Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && v[0].length <= 1000 && typeof v[1] === 'string' && UUID.test(v[1]);
+}
+
+/** A cursor of (an ISO timestamp, the row's id), as lists ordered by time then id issue. */
+export function isTimeCursor(v: unknown): v is [string, string] {
+  return isKeyCursor(v) && /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(v[0]) && !Number.isNaN(Date.parse(v[0]));
+}

@@ -73,6 +73,8 @@ export class ProblemFilter implements ExceptionFilter {
     if (code === '23505') return this.fromStatus(409, 'A record with these values already exists', base);
     // Text PostgreSQL cannot store (a NUL character, invalid encoding) is bad input, not a fault.
     if (code === '22021' || code === '22P05') return this.fromStatus(400, 'The request contains characters that cannot be stored', base);
+    // A value that got past validation but that PostgreSQL cannot read as its type (a safety net).
+    if (code === '22P02' || code === '22007' || code === '22008') return this.fromStatus(400, 'The request contains a value of the wrong form', base);
     if ((code && UNAVAILABLE_CODES.has(code)) || isConnectionError(exception)) {
       this.logger.warn(`database unavailable (${code ?? 'connection'}) for request ${base.requestId}`);
       return this.fromStatus(503, 'The database is unavailable; retry shortly', base);

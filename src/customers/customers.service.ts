@@ -8,7 +8,7 @@ import { diff } from '../audit/audit-chain';
 import { AuditService } from '../audit/audit.service';
 import { NotFoundError } from '../common/errors';
 import { isUuid } from '../common/ids';
-import { decodeCursor, Page, toPage } from '../common/pagination';
+import { decodeCursor, Page, toPage, isKeyCursor } from '../common/pagination';
 import { Customer } from './customer.entity';
 import { CreateCustomerDto, CustomerQuery, CustomerResponse, UpdateCustomerDto } from './dto/customer.dto';
 
@@ -31,7 +31,7 @@ export class CustomersService {
   }
 
   async list(actor: Actor, query: CustomerQuery): Promise<Page<CustomerResponse>> {
-    const after = decodeCursor(query.cursor, (v): v is [string, string] => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string'));
+    const after = decodeCursor(query.cursor, isKeyCursor);
     const qb = this.dataSource.getRepository(Customer).createQueryBuilder('c');
     scopeQuery(qb, actor.ability, 'read', 'Customer');
     if (after) qb.andWhere('(c.legalName, c.id) > (:name, :id)', { name: after[0], id: after[1] });

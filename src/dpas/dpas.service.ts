@@ -47,7 +47,9 @@ export class DpasService {
     const qb = em.getRepository(Dpa).createQueryBuilder('d')
       .innerJoinAndSelect('d.customer', 'c')
       .where('d.activatedAt <= :at', { at })
-      .andWhere('(d.endedAt IS NULL OR d.endedAt > :at)', { at });
+      .andWhere('(d.endedAt IS NULL OR d.endedAt > :at)', { at })
+      // An agreement past its end date is not in force, even before anyone marks it expired.
+      .andWhere('(d.expiresAt IS NULL OR d.expiresAt > :at)', { at });
     if (customerId) qb.andWhere('d.customerId = :customerId', { customerId });
     const rows = await qb.orderBy('c.legalName', 'ASC').getMany();
     return rows.map(({ customer, ...dpa }) => ({ customer: customer!, dpa: Object.assign(new Dpa(), dpa) }));

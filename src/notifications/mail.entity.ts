@@ -42,6 +42,10 @@ export class Mail {
   @Column({ name: 'subject_id', type: 'text', nullable: true })
   subjectId: string | null;
 
+  /** Addresses of people who are not customers' staff (public subscribers) are dropped once the mail is done. */
+  @Column({ name: 'forget_recipients', type: 'boolean', default: false })
+  forgetRecipients: boolean;
+
   @Column({ type: 'text', default: 'queued' })
   status: MailStatus;
 

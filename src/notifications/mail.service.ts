@@ -8,7 +8,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { Actor } from '../access/ability';
 import { scopeQuery } from '../access/scoping';
 import { Clock } from '../common/clock';
-import { decodeCursor, Page, toPage } from '../common/pagination';
+import { decodeCursor, Page, toPage, isTimeCursor } from '../common/pagination';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { MailQuery, MailResponse } from './dto/mail.dto';
 import { Mail } from './mail.entity';
@@ -25,6 +25,8 @@ export interface MailOptions {
   customerId?: string | null;
   /** What caused the mail, e.g. { type: 'ChangeNotice', id }. */
   about?: { type: string; id: string };
+  /** Drop the addresses from the record once delivered or given up (public subscribers). */
+  forgetRecipients?: boolean;
 }
 
 /**
@@ -60,13 +62,14 @@ export class MailService implements OnApplicationBootstrap {
     const mail = await em.save(em.create(Mail, {
       template: template.name, recipients, subject: template.subject(data), text: template.text(data), html: template.html(data),
       customerId: options.customerId ?? null, subjectType: options.about?.type ?? null, subjectId: options.about?.id ?? null,
+      forgetRecipients: options.forgetRecipients ?? false,
     }));
     await this.queue.send(em, QUEUE, { mailId: mail.id });
     return mail.id;
   }
 
   async list(actor: Actor, query: MailQuery): Promise<Page<MailResponse>> {
-    const before = decodeCursor(query.cursor, (v): v is [string, string] => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string'));
+    const before = decodeCursor(query.cursor, isTimeCursor);
     const qb = this.dataSource.getRepository(Mail).createQueryBuilder('m');
     scopeQuery(qb, actor.ability, 'read', 'Notification');
     if (query.status) qb.andWhere('m.status = :status', { status: query.status });
@@ -83,11 +86,12 @@ export class MailService implements OnApplicationBootstrap {
     const attempts = mail.attempts + 1;
     try {
       await this.send(mail);
-      await repo.update({ id: mail.id }, { status: 'sent', attempts, sentAt: this.clock.now(), lastError: null });
+      await repo.update({ id: mail.id }, { status: 'sent', attempts, sentAt: this.clock.now(), lastError: null, ...forgotten(mail) });
     } catch (error) {
       const { permanent, message } = classify(error);
       const exhausted = job.retryCount >= job.retryLimit;
-      await repo.update({ id: mail.id }, { status: permanent || exhausted ? 'failed' : 'queued', attempts, lastError: message });
+      const done = permanent || exhausted;
+      await repo.update({ id: mail.id }, { status: done ? 'failed' : 'queued', attempts, lastError: message, ...(done ? forgotten(mail) : {}) });
       this.logger.warn(`mail ${mail.id} (${mail.template}) attempt ${attempts} failed${permanent ? ' permanently' : ''}: ${message}`);
       if (!permanent && !exhausted) throw error; // pg-boss retries it with backoff
     }
@@ -104,7 +108,9 @@ export class MailService implements OnApplicationBootstrap {
       messageId: `<${mail.id}@custodian>`,
       headers: { 'X-Custodian-Mail': mail.template },
     };
-    const info = (await this.transport.sendMail(message)) as { message?: Buffer };
+    const info = (await this.transport.sendMail(message)) as { message?: Buffer; rejected?: unknown[] };
+    // Some recipients refused while others took it: not delivered as asked, and not worth a retry.
+    if (info.rejected?.length) throw Object.assign(new Error(`${info.rejected.length} of ${mail.recipients.length} recipients refused`), { responseCode: 550 });
     if (!this.config.smtpUrl && info.message) {
       const dir = join(this.config.dataDir, 'mail');
       await mkdir(dir, { recursive: true });
@@ -113,12 +119,16 @@ export class MailService implements OnApplicationBootstrap {
   }
 }
 
+const forgotten = (mail: Mail): Partial<Mail> => (mail.forgetRecipients ? { recipients: [] } : {});
+
 /** SMTP 5xx is permanent; 4xx, refused connections and time-outs are worth another try. */
 function classify(error: unknown): { permanent: boolean; message: string } {
   const e = error as { responseCode?: number; code?: string; message?: string };
   const permanent = typeof e.responseCode === 'number' && e.responseCode >= 500;
   const message = e.responseCode ? `SMTP ${e.responseCode}` : (e.code ?? 'error');
-  return { permanent, message: `${message}: ${(e.message ?? '').slice(0, 200)}` };
+  // Servers quote the refused address in their answer: it goes neither to the log nor the table.
+  const detail = (e.message ?? '').replace(/[^\s<>()"',;:]+@[^\s<>()"',;:]+/g, '[address]').slice(0, 200);
+  return { permanent, message: `${message}: ${detail}` };
 }
 
 function toResponse(m: Mail): MailResponse {

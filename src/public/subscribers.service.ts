@@ -129,7 +129,7 @@ export class SubscribersService implements OnModuleInit {
     const subscribers = await em.find(Subscriber, { select: { id: true, email: true }, where: { confirmedAt: Not(IsNull()) }, order: { createdAt: 'ASC' } });
     for (const s of subscribers) {
       await this.mail.enqueue(em, subprocessorChangeMail, { change, pageUrl: this.pageUrl(), unsubscribeUrl: this.link('unsubscribe', s.id) }, {
-        to: [s.email], about: { type: 'ChangeNotice', id: change.noticeId },
+        to: [s.email], about: { type: 'ChangeNotice', id: change.noticeId }, forgetRecipients: true,
       });
     }
     return subscribers.length;
@@ -161,7 +161,7 @@ export class SubscribersService implements OnModuleInit {
   private async sendConfirmation(em: EntityManager, id: string, email: string): Promise<void> {
     await this.mail.enqueue(em, subscriptionConfirmMail, {
       confirmUrl: this.link('confirm', id), unsubscribeUrl: this.link('unsubscribe', id), pageUrl: this.pageUrl(),
-    }, { to: [email], about: { type: 'Subscriber', id } });
+    }, { to: [email], about: { type: 'Subscriber', id }, forgetRecipients: true });
   }
 
   private async confirmationSentSince(em: EntityManager, id: string, since: Date): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { subject } from '@casl/ability';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Action, Actor } from '../access/ability';
@@ -11,7 +11,7 @@ import { ChangeNoticeResponse } from '../change-notices/dto/change-notice.dto';
 import { Clock } from '../common/clock';
 import { ConflictError, NotFoundError, ValidationProblem } from '../common/errors';
 import { isUuid } from '../common/ids';
-import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
+import { decodeCursor, Page, PageQuery, toPage, isKeyCursor } from '../common/pagination';
 import { ActiveAgreement, DpasService } from '../dpas/dpas.service';
 import {
   CreateSubprocessorDto, HistoryEntryResponse, ProposeChangeDto, SubprocessorQuery, SubprocessorResponse, TransitionDto, UpdateSubprocessorDto,
@@ -27,6 +27,8 @@ const APPLY_BATCH = 50;
 /** The DPO's registry: lifecycle, material changes through change notices, full history. */
 @Injectable()
 export class SubprocessorsService {
+  private readonly logger = new Logger(SubprocessorsService.name);
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
@@ -51,7 +53,7 @@ export class SubprocessorsService {
   }
 
   async list(actor: Actor, query: SubprocessorQuery): Promise<Page<SubprocessorResponse>> {
-    const after = decodeCursor(query.cursor, (v): v is [string, string] => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string'));
+    const after = decodeCursor(query.cursor, isKeyCursor);
     const qb = this.dataSource.getRepository(Subprocessor).createQueryBuilder('s');
     scopeQuery(qb, actor.ability, 'read', 'Subprocessor');
     if (query.status) qb.andWhere('s.status = :status', { status: query.status });
@@ -147,27 +149,43 @@ export class SubprocessorsService {
    */
   async applyDueNotices(actor: Actor, now: Date): Promise<Record<string, number>> {
     let applied = 0;
+    let failed = 0;
     for (;;) {
-      const batch = await this.dataSource.transaction(async (em) => {
+      const [done, broken] = await this.dataSource.transaction(async (em) => {
         const due = await this.notices.claimDue(em, now, APPLY_BATCH);
+        let ok = 0;
+        let bad = 0;
         for (const notice of due) {
-          const sub = await em.findOneOrFail(Subprocessor, { where: { id: notice.subprocessorId }, lock: { mode: 'pessimistic_write' } });
-          if (notice.kind === 'new_subprocessor') {
-            // Only an approved one activates; the lifecycle offers no other way out of approved.
-            if (sub.status === 'approved') await this.setStatus(em, actor, sub, 'active', { noticeId: notice.id });
-          } else {
-            const before = shapeOf(sub);
-            applyChanges(sub, notice.changes as FieldChanges);
-            await em.save(sub);
-            await this.audit.record(em, actor, { action: 'subprocessor.updated', subjectType: 'Subprocessor', subjectId: sub.id, changes: { ...changedFields(before, shapeOf(sub)), noticeId: notice.id } });
+          // Each notice in a savepoint: one that cannot be applied must not hold up the others.
+          try {
+            await em.transaction((inner) => this.applyNotice(inner, actor, notice));
+            ok++;
+          } catch (error) {
+            bad++;
+            this.logger.error(`change notice ${notice.id} could not take effect: ${(error as Error).message}`);
           }
-          await this.notices.markEffective(em, actor, notice);
         }
-        return due.length;
+        return [ok, bad] as const;
       });
-      applied += batch;
-      if (batch < APPLY_BATCH) return { noticesApplied: applied };
+      applied += done;
+      failed += broken;
+      // A failed notice stays pending and would be claimed again: leave it to the next run.
+      if (done + broken < APPLY_BATCH || broken > 0) return { noticesApplied: applied, noticesFailed: failed };
     }
+  }
+
+  private async applyNotice(em: EntityManager, actor: Actor, notice: ChangeNotice): Promise<void> {
+    const sub = await em.findOneOrFail(Subprocessor, { where: { id: notice.subprocessorId }, lock: { mode: 'pessimistic_write' } });
+    if (notice.kind === 'new_subprocessor') {
+      // Only an approved one activates; the lifecycle offers no other way out of approved.
+      if (sub.status === 'approved') await this.setStatus(em, actor, sub, 'active', { noticeId: notice.id });
+    } else {
+      const before = shapeOf(sub);
+      applyChanges(sub, notice.changes as FieldChanges);
+      await em.save(sub);
+      await this.audit.record(em, actor, { action: 'subprocessor.updated', subjectType: 'Subprocessor', subjectId: sub.id, changes: { ...changedFields(before, shapeOf(sub)), noticeId: notice.id } });
+    }
+    await this.notices.markEffective(em, actor, notice);
   }
 
   /** Loads a row the actor may act on; one it may not see answers exactly like a missing one. */

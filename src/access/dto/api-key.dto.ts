@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsISO8601, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import { API_KEY_ROLES, type ApiKeyRole } from '../ability';
+import { IsTimestamp } from '../../common/validation';
 
 export class CreateApiKeyDto {
   @ApiProperty({ example: 'platform ingest, eu-west-1' })
@@ -15,7 +16,7 @@ export class CreateApiKeyDto {
 
   @ApiPropertyOptional({ description: 'ISO-8601; the key stops working then' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   expiresAt?: string;
 }
 

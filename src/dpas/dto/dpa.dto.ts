@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
-  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsInt, IsISO8601, IsNotEmpty, IsObject, IsOptional, IsString, Matches, Max,
+  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Matches, Max,
   MaxLength, Min, ValidateIf, ValidateNested,
 } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
@@ -9,6 +9,7 @@ import {
   AUTHORISATIONS, type Authorisation, DATA_CATEGORIES, type DataCategory, DPA_STATUSES, type DpaStatus, TRANSFER_MECHANISMS,
   type TransferMechanism,
 } from '../dpa.entity';
+import { IsTimestamp } from '../../common/validation';
 
 const trimEach = ({ value }: { value: unknown }) => (Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.trim() : v)) : value);
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -85,7 +86,7 @@ export class CreateDpaDto {
 
   @ApiPropertyOptional({ nullable: true, format: 'date-time', description: 'when the agreement ends unless renewed' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   expiresAt?: string | null;
 }
 
@@ -93,7 +94,7 @@ export class CreateDpaDto {
 export class UpdateDpaDto extends PartialType(CreateDpaDto, { skipNullProperties: false }) {
   @ApiPropertyOptional({ nullable: true, format: 'date-time' })
   @ValidateIf((_, v) => v !== undefined && v !== null)
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   override expiresAt?: string | null;
 }
 
@@ -112,7 +113,7 @@ export class DpaTransitionDto {
 
   @ApiPropertyOptional({ format: 'date-time', description: 'to signed only: when it was signed (default: now)' })
   @Omittable()
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   signedAt?: string;
 }
 

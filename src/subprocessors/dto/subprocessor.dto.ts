@@ -4,6 +4,7 @@ import {
   ArrayMaxSize, ArrayNotEmpty, ArrayUnique, IsArray, IsBoolean, IsIn, IsISO31661Alpha2, IsISO8601, IsOptional, IsString,
   Matches, MaxLength, MinLength, ValidateIf, ValidateNested,
 } from 'class-validator';
+import { IsTimestamp } from '../../common/validation';
 import { PageQuery } from '../../common/pagination';
 import { DATA_CATEGORIES, type DataCategory, TRANSFER_MECHANISMS, type TransferMechanism } from '../../dpas/dpa.entity';
 import { SUBPROCESSOR_ROLES, SUBPROCESSOR_STATUSES, type SubprocessorRole, type SubprocessorStatus } from '../subprocessor.entity';
@@ -107,43 +108,44 @@ export class CreateSubprocessorDto {
  * (country, ownership, services, data categories, wider coverage) are announced by a change notice
  * and applied when it takes effect; `reason` is then required and goes to the customers.
  */
+// null is refused for the fields that cannot be empty (IsOptional would let it through).
 export class UpdateSubprocessorDto {
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(200)
+  @ValidateIf((_, v) => v !== undefined) @IsString() @MinLength(1) @MaxLength(200)
   legalEntity?: string;
 
   @ApiPropertyOptional({ nullable: true })
   @IsOptional() @ValidateIf((_, v) => v !== null) @IsString() @MinLength(1) @MaxLength(200)
   parentCompany?: string | null;
 
-  @IsOptional() @IsISO31661Alpha2()
+  @ValidateIf((_, v) => v !== undefined) @IsISO31661Alpha2()
   country?: string;
 
   @ApiPropertyOptional({ enum: SUBPROCESSOR_ROLES })
-  @IsOptional() @IsIn(SUBPROCESSOR_ROLES)
+  @ValidateIf((_, v) => v !== undefined) @IsIn(SUBPROCESSOR_ROLES)
   role?: SubprocessorRole;
 
-  @IsOptional() @IsArray() @ArrayNotEmpty() @ArrayMaxSize(50) @ArrayUnique() @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(120, { each: true })
+  @ValidateIf((_, v) => v !== undefined) @IsArray() @ArrayNotEmpty() @ArrayMaxSize(50) @ArrayUnique() @IsString({ each: true }) @MinLength(1, { each: true }) @MaxLength(120, { each: true })
   services?: string[];
 
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(1000)
+  @ValidateIf((_, v) => v !== undefined) @IsString() @MinLength(1) @MaxLength(1000)
   purpose?: string;
 
   @ApiPropertyOptional({ enum: DATA_CATEGORIES, isArray: true })
-  @IsOptional() @IsArray() @ArrayNotEmpty() @ArrayUnique() @IsIn(DATA_CATEGORIES, { each: true })
+  @ValidateIf((_, v) => v !== undefined) @IsArray() @ArrayNotEmpty() @ArrayUnique() @IsIn(DATA_CATEGORIES, { each: true })
   dataCategories?: DataCategory[];
 
-  @IsOptional() @IsArray() @ArrayMaxSize(250) @ArrayUnique() @IsISO31661Alpha2({ each: true })
+  @ValidateIf((_, v) => v !== undefined) @IsArray() @ArrayMaxSize(250) @ArrayUnique() @IsISO31661Alpha2({ each: true })
   carriesCountries?: string[];
 
-  @IsOptional() @IsBoolean()
+  @ValidateIf((_, v) => v !== undefined) @IsBoolean()
   global?: boolean;
 
   @ApiPropertyOptional({ enum: TRANSFER_MECHANISMS })
-  @IsOptional() @IsIn(TRANSFER_MECHANISMS)
+  @ValidateIf((_, v) => v !== undefined) @IsIn(TRANSFER_MECHANISMS)
   transferMechanism?: TransferMechanism;
 
   @ApiPropertyOptional({ type: [CertificationDto] })
-  @IsOptional() @IsArray() @ArrayMaxSize(50) @ValidateNested({ each: true }) @Type(() => CertificationDto)
+  @ValidateIf((_, v) => v !== undefined) @IsArray() @ArrayMaxSize(50) @ValidateNested({ each: true }) @Type(() => CertificationDto)
   certifications?: CertificationDto[];
 
   @ApiPropertyOptional({ nullable: true })
@@ -240,7 +242,7 @@ export class HistoryPage {
 export class AuthorisedQuery {
   @ApiPropertyOptional({ description: 'ISO-8601 moment; default now' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsTimestamp()
   at?: string;
 }
 
