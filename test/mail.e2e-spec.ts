@@ -6,6 +6,7 @@ import { MailTemplate } from '../src/notifications/mail-template';
 import { MailService } from '../src/notifications/mail.service';
 import { ADMIN, createUser, login, startTestApp, TestApp } from './support/app';
 import { bearer } from './support/http';
+import { createCustomer } from './support/fixtures';
 import { startSmtp, TestSmtp } from './support/smtp';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -97,6 +98,21 @@ describe('durable mail over real SMTP', () => {
     expect(smtp.received[0].to).toEqual(['someone@public.test']);
     await until(() => mailRow(t, id), (r) => r.status === 'sent');
     expect(await t.db.superuser('SELECT recipients FROM mails WHERE id = $1', [id])).toEqual([{ recipients: [] }]);
+  });
+
+  it('shows a customer user the mail about its own customer and nothing else', async () => {
+    const admin = await login(t, ADMIN.email, ADMIN.password);
+    const [a, b] = [await createCustomer(t), await createCustomer(t)];
+    const ds = t.app.get(DataSource);
+    const send = (customerId: string | null) =>
+      ds.transaction((em) => t.app.get(MailService).enqueue(em, HELLO, { name: 'X' }, { to: ['x@brand.test'], customerId }));
+    const [forA, forB, internal] = [await send(a.id), await send(b.id), await send(null)];
+    const userA = await createUser(t, admin, { email: 'user@a.test', role: 'customer', customerId: a.id });
+    const seen = await t.http().get('/api/v1/notifications?limit=200').set(bearer(userA.token)).expect(200);
+    expect((seen.body as { items: { id: string }[] }).items.map((m) => m.id)).toEqual([forA]);
+    const all = await t.http().get('/api/v1/notifications?limit=200').set(bearer(dpo)).expect(200);
+    expect((all.body as { items: { id: string }[] }).items.map((m) => m.id)).toEqual(expect.arrayContaining([forA, forB, internal]));
+    await smtp.waitFor(3); // delivered before the next test starts counting
   });
 
   it('sends nothing when the transaction that queued the mail rolls back', async () => {
