@@ -98,10 +98,10 @@ describe('records of processing (Art. 30(2))', () => {
       purposes: ['OTP delivery', 'Transactional notifications'], dataCategories: ['msisdn', 'body', 'delivery_metadata'],
       messageKinds: ['otp', 'transactional'], specialCategoryData: false,
     });
-    // Carriers of its destinations, global ones, hosting and support; not proposed, suspended or objected-to ones.
-    expect(acme.subprocessors.map((s) => s.name)).toEqual(['DE Carrier AG', 'Hosting India Pvt Ltd', 'JP Aggregator KK', 'Support Desk BV', 'US Carrier Inc.']);
+    // Carriers of its destinations, global ones, hosting and support; not proposed, suspended or
+    // objected-to ones, nor one in a third country under a mechanism its DPA does not allow (India, BCRs).
+    expect(acme.subprocessors.map((s) => s.name)).toEqual(['DE Carrier AG', 'JP Aggregator KK', 'Support Desk BV', 'US Carrier Inc.']);
     expect(acme.thirdCountryTransfers).toEqual([
-      { subprocessorId: ids.hosting, subprocessor: 'Hosting India Pvt Ltd', country: 'IN', countryName: 'India', standing: 'third_country', safeguard: 'bcr', safeguardLabel: 'Binding corporate rules (GDPR Art. 47)', allowedByDpa: false },
       { subprocessorId: ids.jp, subprocessor: 'JP Aggregator KK', country: 'JP', countryName: 'Japan', standing: 'adequate', safeguard: 'adequacy', safeguardLabel: 'Adequacy decision (GDPR Art. 45)', allowedByDpa: true },
       { subprocessorId: ids.usCarrier, subprocessor: 'US Carrier Inc.', country: 'US', countryName: 'United States', standing: 'partially_adequate', safeguard: 'scc', safeguardLabel: 'Standard contractual clauses (GDPR Art. 46(2)(c))', allowedByDpa: true },
     ]);
@@ -110,7 +110,8 @@ describe('records of processing (Art. 30(2))', () => {
 
     const gamma = byName.get('Gamma Health SAS')!;
     expect(gamma.processing).toMatchObject({ messageKinds: ['health'], specialCategoryData: true });
-    expect(gamma.subprocessors.map((s) => s.name)).toEqual(['FR Carrier SA', 'Hosting India Pvt Ltd', 'JP Aggregator KK', 'Support Desk BV']);
+    // Its DPA allows transfers under SCCs only: neither India (BCRs) nor Japan (adequacy) may carry its data.
+    expect(gamma.subprocessors.map((s) => s.name)).toEqual(['FR Carrier SA', 'Support Desk BV']);
     expect(gamma.retention).toEqual([{ category: 'body', maxRetentionDays: 1 }, { category: 'msisdn', maxRetentionDays: 30 }]);
 
     const delta = byName.get('Delta Insurance SE')!;
@@ -137,8 +138,8 @@ describe('records of processing (Art. 30(2))', () => {
     expect(acme).toMatchObject({
       controller: 'Acme Messaging GmbH', controller_country: 'DE', dpo_name: 'Anna Schmidt', dpo_email: 'dpo@acme.example.test', dpa_version: '2', authorisation: 'general',
       purposes: 'OTP delivery; Transactional notifications', data_categories: 'msisdn; body; delivery_metadata', message_kinds: 'otp; transactional', special_category_data: 'no',
-      subprocessors: 'DE Carrier AG (DE, mobile_operator); Hosting India Pvt Ltd (IN, hosting); JP Aggregator KK (JP, aggregator); Support Desk BV (NL, support); US Carrier Inc. (US, mobile_operator)',
-      third_country_transfers: 'Hosting India Pvt Ltd → IN: bcr (not allowed by the DPA); JP Aggregator KK → JP: adequacy; US Carrier Inc. → US: scc',
+      subprocessors: 'DE Carrier AG (DE, mobile_operator); JP Aggregator KK (JP, aggregator); Support Desk BV (NL, support); US Carrier Inc. (US, mobile_operator)',
+      third_country_transfers: 'JP Aggregator KK → JP: adequacy; US Carrier Inc. → US: scc',
       retention: 'body: 7 days; msisdn: 90 days; delivery_metadata: 365 days',
       security_measures: SECURITY_MEASURES,
     });

@@ -12,8 +12,9 @@ import { DpasService } from '../dpas/dpas.service';
 import { AuthorisedQuery, AuthorisedSubprocessor, AuthorisedSubprocessorsResponse } from './dto/subprocessor.dto';
 import { applyChanges, carriesFor, FieldChanges } from './subprocessor-rules';
 import { Subprocessor } from './subprocessor.entity';
+import { transferStanding } from './transfer-countries';
 
-export type WithheldReason = 'objection' | 'approval_required';
+export type WithheldReason = 'objection' | 'approval_required' | 'transfer_not_allowed';
 
 export interface AuthorisationAt {
   /** The DPA in force at that moment; without one, nothing is authorised. */
@@ -46,6 +47,7 @@ export class AuthorisationService {
    * - it carried one of the customer's destination countries, or served everyone (global, hosting,
    *   support), in its shape at `at` (material changes applied later are undone);
    * - no objection of the customer excluded it (raised by `at` and not resolved as withdrawn by `at`);
+ * - outside the EU/EEA, its transfer mechanism is one the customer's DPA allows;
    * - under specific authorisation, the customer had approved it, and every change to it that took
    *   effect by `at` and needed the customer's approval had it.
    * The customer's destination countries are taken as they are now (customers keep no history).
@@ -68,8 +70,11 @@ export class AuthorisationService {
     const result: AuthorisationAt = { dpa: agreement.dpa, authorised: [], withheld: [] };
     const carrying = [...subs.values()].filter((s) => carriesFor(s, agreement.customer.destinationCountries))
       .sort((a, b) => a.legalEntity.localeCompare(b.legalEntity) || a.id.localeCompare(b.id));
+    const mechanisms = new Set<string>(agreement.dpa.transferMechanisms);
     for (const s of carrying) {
       if (consent.objected.has(s.id)) result.withheld.push({ subprocessor: s, reason: 'objection' });
+      // Data leaving the EU/EEA only under a transfer mechanism the customer's DPA allows.
+      else if (transferStanding(s.country) !== 'eu_eea' && !mechanisms.has(s.transferMechanism)) result.withheld.push({ subprocessor: s, reason: 'transfer_not_allowed' });
       else if (specific && (!consent.approved.has(s.id) || consent.unapproved.has(s.id))) result.withheld.push({ subprocessor: s, reason: 'approval_required' });
       else result.authorised.push(s);
     }

@@ -258,7 +258,7 @@ export class AuthorisedSubprocessor {
 }
 
 export class WithheldSubprocessor extends AuthorisedSubprocessor {
-  @ApiProperty({ enum: ['objection', 'approval_required'], description: 'why it may not carry this customer\'s data' })
+  @ApiProperty({ enum: ['objection', 'approval_required', 'transfer_not_allowed'], description: 'why it may not carry this customer\'s data' })
   reason: string;
 }
 
