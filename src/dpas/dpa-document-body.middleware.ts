@@ -12,6 +12,9 @@ export class DpaDocumentBodyMiddleware implements NestMiddleware {
   private readonly parse = raw({ type: PDF, limit: MAX_DOCUMENT_BYTES });
 
   use(req: Request, res: Response, next: NextFunction): void {
+    // Middleware runs before the access guard: an anonymous caller does not get 10 MB read for
+    // it (the guard then answers 401). Credentials themselves are checked by the guard.
+    if (!/^bearer \S+/i.test(req.headers.authorization ?? '')) return next();
     this.parse(req, res, next);
   }
 }
