@@ -1,8 +1,11 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import PgBoss from 'pg-boss';
-import type { EntityManager } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { DATABASE_URL } from '../database/database.tokens';
+
+const QUEUE_SETUP_LOCK = 0x5142_4f53; // "QBOS"
 
 /**
  * pg-boss, a well-kept job queue in PostgreSQL: durable, retried with backoff, claimed with SKIP
@@ -16,6 +19,7 @@ export class QueueService implements OnModuleDestroy {
   private starting?: Promise<PgBoss>;
 
   constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(DATABASE_URL) private readonly databaseUrl: string,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -31,12 +35,21 @@ export class QueueService implements OnModuleDestroy {
     return this.starting;
   }
 
+  /**
+   * Creating a queue is DDL (pg-boss partitions its job table per queue); instances booting
+   * together would deadlock on it, so they take turns under an advisory lock.
+   */
   async createQueue(name: string, options: { retryLimit: number; retryDelay: number; retryBackoff: boolean }): Promise<void> {
-    const boss = await this.start();
-    if (!(await boss.getQueue(name))) await boss.createQueue(name, { name, ...options }).catch(async (e: Error) => {
-      // Another instance created it at the same moment.
-      if (!(await boss.getQueue(name))) throw e;
-    });
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query('SELECT pg_advisory_lock($1)', [QUEUE_SETUP_LOCK]);
+      const boss = await this.start();
+      if (!(await boss.getQueue(name))) await boss.createQueue(name, { name, ...options });
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock($1)', [QUEUE_SETUP_LOCK]).catch(() => undefined);
+      await runner.release();
+    }
   }
 
   /** Enqueues inside the caller's transaction: the job exists if and only if the change commits. */
