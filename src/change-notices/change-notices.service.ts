@@ -18,8 +18,8 @@ import type { Subprocessor } from '../subprocessors/subprocessor.entity';
 import { ChangeNotice, ChangeNoticeKind, ChangeNoticeRecipient, Objection } from './change-notice.entity';
 import { changeNoticeMail, changeNoticeWithdrawnMail } from './change-notice.mail';
 import { ChangeNoticeQuery, ChangeNoticeResponse, ReasonDto } from './dto/change-notice.dto';
+import { DAY_MS } from '../common/time';
 
-const DAY_MS = 86_400_000;
 
 export interface Announcement {
   /** The sub-processor as it will be once the change applies (locked by the caller). */

@@ -7,11 +7,12 @@ import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { MailService } from '../notifications/mail.service';
 import { dpaExpiryReminder } from './dpa-mail.templates';
+import { DAY_MS } from '../common/time';
+import { sendReminderOnce } from '../jobs/reminders';
 import { Dpa } from './dpa.entity';
 
 /** Days before expiry at which legal is reminded, each once per DPA. */
 export const EXPIRY_THRESHOLDS = [60, 30, 7] as const;
-const DAY_MS = 86_400_000;
 
 /** The tightest threshold already reached, e.g. 30 when 25 days are left; none beyond 60 days. */
 export function dueThreshold(expiresAt: Date, now: Date): number | null {
@@ -33,8 +34,7 @@ export class DpaRemindersService {
 
   /**
    * Mails every enabled legal user about each active DPA that has reached a threshold. A DPA whose
-   * reminders were missed (the job did not run) gets only the most urgent one. The sent_reminders
-   * row, the mail and the audit entry commit together, so each reminder goes out exactly once.
+   * reminders were missed (the job did not run) gets only the most urgent one; each goes out once.
    */
   async sendExpiryReminders(actor: Actor, now: Date): Promise<Record<string, number>> {
     const due = await this.dataSource.getRepository(Dpa).createQueryBuilder('d')
@@ -47,20 +47,14 @@ export class DpaRemindersService {
     for (const dpa of due) {
       const threshold = dueThreshold(dpa.expiresAt!, now);
       if (threshold === null) continue;
-      const outcome = await this.dataSource.transaction(async (em) => {
-        const key = `dpa-expiry:${dpa.id}:${threshold}`;
-        const recipients = await this.users.emailsOfRole(em, 'legal');
-        // Nobody to tell: not recorded as sent, so it goes out once somebody is.
-        if (recipients.length === 0) return 'no-recipients' as const;
-        const claimed = (await em.query('INSERT INTO sent_reminders (key, sent_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key', [key, now])) as unknown[];
-        if (claimed.length === 0) return 'already-sent' as const;
-        await this.mail.enqueue(em, dpaExpiryReminder, {
-          threshold, daysLeft: Math.ceil((dpa.expiresAt!.getTime() - now.getTime()) / DAY_MS), customerName: dpa.customer!.legalName,
-          version: dpa.version, expiresAt: dpa.expiresAt!, link: `${this.config.publicBaseUrl}/api/v1/dpas/${dpa.id}`,
-        }, { to: recipients, about: { type: 'Dpa', id: dpa.id } });
-        await this.audit.record(em, actor, { action: 'dpa.expiry_reminder_sent', subjectType: 'Dpa', subjectId: dpa.id, changes: { threshold, recipientCount: recipients.length } });
-        return 'sent' as const;
-      });
+      const outcome = await this.dataSource.transaction((em) =>
+        sendReminderOnce(em, this.users, { key: `dpa-expiry:${dpa.id}:${threshold}`, role: 'legal', now }, async (recipients) => {
+          await this.mail.enqueue(em, dpaExpiryReminder, {
+            threshold, daysLeft: Math.ceil((dpa.expiresAt!.getTime() - now.getTime()) / DAY_MS), customerName: dpa.customer!.legalName,
+            version: dpa.version, expiresAt: dpa.expiresAt!, link: `${this.config.publicBaseUrl}/api/v1/dpas/${dpa.id}`,
+          }, { to: recipients, about: { type: 'Dpa', id: dpa.id } });
+          await this.audit.record(em, actor, { action: 'dpa.expiry_reminder_sent', subjectType: 'Dpa', subjectId: dpa.id, changes: { threshold, recipientCount: recipients.length } });
+        }));
       if (outcome === 'sent') counts.remindersSent++;
       if (outcome === 'no-recipients') counts.withoutRecipients++;
     }

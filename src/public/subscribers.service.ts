@@ -15,6 +15,7 @@ import { FixedWindowLimiter } from './rate-limit';
 import { Subscriber } from './subscriber.entity';
 import { subprocessorChangeMail, subscriptionConfirmMail } from './subscription-mail';
 import { SubscriptionTokens, TokenPurpose } from './subscription-tokens';
+import { DAY_MS } from '../common/time';
 
 /** What the public may know of a sub-processor change: public fields only. */
 export interface PublicChange {
@@ -29,7 +30,6 @@ export interface PublicChange {
 export const CONFIRM_WITHIN_DAYS = 7;
 /** A pending address is sent another confirmation link at most this often, however often it is entered. */
 const RESEND_AFTER_MINUTES = 10;
-const DAY_MS = 86_400_000;
 
 /**
  * Public subscriptions to sub-processor changes, with double opt-in. The answer to a subscription

@@ -7,11 +7,12 @@ import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { MailService } from '../notifications/mail.service';
 import { certificationExpiryMail } from './certification-expiry.mail';
+import { DAY_MS } from '../common/time';
+import { sendReminderOnce } from '../jobs/reminders';
 import { Subprocessor } from './subprocessor.entity';
 
 /** How long before a certification expires the DPO is reminded. */
 export const CERT_REMINDER_DAYS = 30;
-const DAY_MS = 86_400_000;
 
 @Injectable()
 export class CertificationRemindersService {
@@ -37,20 +38,15 @@ export class CertificationRemindersService {
         const daysLeft = Math.ceil((Date.parse(`${cert.expiresAt}T00:00:00Z`) - now.getTime()) / DAY_MS);
         if (daysLeft > CERT_REMINDER_DAYS) continue;
         counts.certificationsDue++;
-        const outcome = await this.dataSource.transaction(async (em) => {
-          const recipients = await this.users.emailsOfRole(em, 'dpo');
-          // Nobody to tell: not recorded as sent, so it goes out once there is a DPO.
-          if (recipients.length === 0) return 'no-recipients' as const;
-          const key = `cert-expiry:${sub.id}:${cert.name}:${cert.expiresAt}`;
-          const claimed = (await em.query('INSERT INTO sent_reminders (key, sent_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key', [key, now])) as unknown[];
-          if (claimed.length === 0) return 'already-sent' as const;
-          await this.mail.enqueue(em, certificationExpiryMail, {
-            legalEntity: sub.legalEntity, certification: cert.name, expiresAt: cert.expiresAt, daysLeft,
-            link: `${this.config.publicBaseUrl}/api/v1/subprocessors/${sub.id}`,
-          }, { to: recipients, about: { type: 'Subprocessor', id: sub.id } });
-          await this.audit.record(em, actor, { action: 'subprocessor.certification_reminder_sent', subjectType: 'Subprocessor', subjectId: sub.id, changes: { certification: cert.name, expiresAt: cert.expiresAt, recipientCount: recipients.length } });
-          return 'sent' as const;
-        });
+        const key = `cert-expiry:${sub.id}:${cert.name}:${cert.expiresAt}`;
+        const outcome = await this.dataSource.transaction((em) =>
+          sendReminderOnce(em, this.users, { key, role: 'dpo', now }, async (recipients) => {
+            await this.mail.enqueue(em, certificationExpiryMail, {
+              legalEntity: sub.legalEntity, certification: cert.name, expiresAt: cert.expiresAt, daysLeft,
+              link: `${this.config.publicBaseUrl}/api/v1/subprocessors/${sub.id}`,
+            }, { to: recipients, about: { type: 'Subprocessor', id: sub.id } });
+            await this.audit.record(em, actor, { action: 'subprocessor.certification_reminder_sent', subjectType: 'Subprocessor', subjectId: sub.id, changes: { certification: cert.name, expiresAt: cert.expiresAt, recipientCount: recipients.length } });
+          }));
         if (outcome === 'sent') counts.remindersSent++;
         if (outcome === 'no-recipients') counts.withoutRecipients++;
       }
