@@ -461,6 +461,25 @@ describe('DPAs', () => {
       expect(fresh[0].customerId).toBeNull(); // internal mail: not shown to the customer's users
       expect(await runJob(new Date(expiresAt.getTime() - 9 * DAY))).toMatchObject({ remindersSent: 0 });
     });
+
+    it('marks an active DPA expired once its end date has passed, and takes it out of force from that moment', async () => {
+      const customer = await createCustomer(t, tokens.legal);
+      const expiresAt = new Date(Math.ceil((Date.now() + 400 * DAY) / DAY) * DAY);
+      const dpa = await dpaIn('active', customer.id, { expiresAt: expiresAt.toISOString() });
+      const expire = async (at: Date) => {
+        jest.spyOn(t.app.get(Clock), 'now').mockReturnValue(at);
+        const res = await t.http().post('/api/v1/jobs/dpa-expiry/run').set(as('dpo')).expect(200);
+        jest.restoreAllMocks();
+        return (res.body as JobRunResponse).counts;
+      };
+      // Other tests' agreements in this database expire earlier: look at this one.
+      await expire(new Date(expiresAt.getTime() - 1000));
+      expect((await t.http().get(`/api/v1/dpas/${dpa.id}`).set(as('legal')).expect(200)).body).toMatchObject({ status: 'active' });
+      expect(await expire(new Date(expiresAt.getTime() + 1000))).toMatchObject({ dpasExpired: 1 });
+      expect((await t.http().get(`/api/v1/dpas/${dpa.id}`).set(as('legal')).expect(200)).body).toMatchObject({ status: 'expired', endedAt: expiresAt.toISOString() });
+      expect(await expire(new Date(expiresAt.getTime() + 2000))).toMatchObject({ dpasExpired: 0 });
+      expect((await auditOf(dpa.id)).filter((e) => e.action === 'dpa.expired').map((e) => e.actorType)).toEqual(['system']);
+    });
   });
 
   it('keeps the audit chain intact', async () => {

@@ -85,4 +85,11 @@ describe('jobs API', () => {
     expect(runs.body).toHaveLength(2);
     expectProblem(await t.http().post('/api/v1/jobs/no-such-job/run').set(bearer(admin)), 404);
   });
+
+  it('closes a run left "running" by an instance that died, at the next run of the job', async () => {
+    await t.db.superuser(`INSERT INTO job_runs (job, trigger, started_at, instance) VALUES ('on-demand', 'schedule', now() - interval '1 hour', 'gone:1')`);
+    await t.http().post('/api/v1/jobs/on-demand/run').set(bearer(admin)).expect(200);
+    const runs = await t.db.superuser<{ outcome: string; error: string | null }>(`SELECT outcome, error FROM job_runs WHERE instance = 'gone:1'`);
+    expect(runs).toEqual([{ outcome: 'failed', error: 'the instance running it stopped before it finished' }]);
+  });
 });

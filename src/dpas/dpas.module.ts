@@ -18,6 +18,7 @@ export class DpasModule implements NestModule, OnModuleInit {
   constructor(
     private readonly jobs: JobsService,
     private readonly reminders: DpaRemindersService,
+    private readonly dpas: DpasService,
   ) {}
 
   configure(consumer: MiddlewareConsumer): void {
@@ -30,6 +31,12 @@ export class DpasModule implements NestModule, OnModuleInit {
       schedule: '0 0 7 * * *',
       description: 'Mails legal 60, 30 and 7 days before an active DPA expires; each reminder once',
       run: ({ actor, now }) => this.reminders.sendExpiryReminders(actor, now),
+    });
+    this.jobs.register({
+      name: 'dpa-expiry',
+      schedule: '0 5 * * * *',
+      description: 'Marks active DPAs whose expiresAt has passed as expired',
+      run: ({ actor, now }) => this.dpas.expireLapsed(actor, now),
     });
   }
 }

@@ -55,6 +55,25 @@ export class DpasService {
     return rows.map(({ customer, ...dpa }) => ({ customer: customer!, dpa: Object.assign(new Dpa(), dpa) }));
   }
 
+  /**
+   * Active agreements whose end date has passed become expired (ended at their expiresAt), audited
+   * as the system. They were already out of force (see activeAgreements); this makes the status say so.
+   */
+  async expireLapsed(actor: Actor, now: Date): Promise<Record<string, number>> {
+    const lapsed = await this.dataSource.getRepository(Dpa).createQueryBuilder('d')
+      .where(`d.status = 'active' AND d.expiresAt <= :now`, { now }).getMany();
+    for (const { id } of lapsed) {
+      await this.dataSource.transaction(async (em) => {
+        const dpa = await em.findOneOrFail(Dpa, { where: { id }, lock: { mode: 'pessimistic_write' } });
+        if (dpa.status !== 'active') return; // someone acted on it meanwhile
+        Object.assign(dpa, { status: 'expired', endedAt: dpa.expiresAt });
+        await em.save(dpa);
+        await this.audit.record(em, actor, { action: 'dpa.expired', subjectType: 'Dpa', subjectId: dpa.id, changes: { status: { from: 'active', to: 'expired' }, endedAt: dpa.endedAt, reason: 'expiresAt passed' } });
+      });
+    }
+    return { dpasExpired: lapsed.length };
+  }
+
   /** A new version for the customer: the next number, as a draft. */
   async create(actor: Actor, customerId: string, dto: CreateDpaDto): Promise<DpaResponse> {
     return this.dataSource.transaction(async (em) => {

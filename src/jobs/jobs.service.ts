@@ -118,6 +118,12 @@ export class JobsService implements OnApplicationBootstrap, OnModuleDestroy {
         await repo.update({ id: claimed.id }, { outcome: 'failed', finishedAt: this.clock.now(), error: 'the previous run is still going' });
         return repo.findOneByOrFail({ id: claimed.id });
       }
+      // Holding the job's lock, no other run of it is going: one still marked running died with its instance.
+      await this.dataSource.query(
+        `UPDATE job_runs SET outcome = 'failed', finished_at = $3, error = 'the instance running it stopped before it finished'
+         WHERE job = $1 AND outcome = 'running' AND id <> $2`,
+        [job.name, claimed.id, this.clock.now()],
+      );
       try {
         const counts = await job.run({ now: this.clock.now(), actor: SYSTEM_ACTOR });
         await repo.update({ id: claimed.id }, { outcome: 'succeeded', finishedAt: this.clock.now(), counts });
