@@ -284,6 +284,11 @@ describe('public subscriptions (double opt-in) with a real SMTP server', () => {
     expect(changeMail.text).toContain('Charlie Carrier (Germany) is added as a sub-processor');
     expect(changeMail.text).toContain(`${BASE}/public/subprocessors`);
     const unsubscribeUrl = linkIn(changeMail, 'unsubscribe');
+    // Mail clients offer the same link as a one-click unsubscribe (RFC 8058).
+    // (mailparser gathers the List-* headers under `list`.)
+    const list = JSON.stringify(changeMail.headers.get('list'));
+    expect(list).toContain(pathOf(unsubscribeUrl).split('?')[0]);
+    expect(list).toContain('One-Click');
 
     // The link shows a page with a button (mail scanners follow links; they do not press buttons).
     const prompt = await t.http().get(pathOf(unsubscribeUrl)).expect(200);

@@ -42,6 +42,10 @@ export class Mail {
   @Column({ name: 'subject_id', type: 'text', nullable: true })
   subjectId: string | null;
 
+  /** Extra headers, e.g. List-Unsubscribe for mail to public subscribers. */
+  @Column({ type: 'jsonb', default: () => `'{}'` })
+  headers: Record<string, string>;
+
   /** Addresses of people who are not customers' staff (public subscribers) are dropped once the mail is done. */
   @Column({ name: 'forget_recipients', type: 'boolean', default: false })
   forgetRecipients: boolean;

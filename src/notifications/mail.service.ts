@@ -27,6 +27,8 @@ export interface MailOptions {
   about?: { type: string; id: string };
   /** Drop the addresses from the record once delivered or given up (public subscribers). */
   forgetRecipients?: boolean;
+  /** An unsubscribe URL that answers a POST: sent as List-Unsubscribe with one-click (RFC 8058). */
+  unsubscribeUrl?: string;
 }
 
 /**
@@ -63,6 +65,7 @@ export class MailService implements OnApplicationBootstrap {
       template: template.name, recipients, subject: template.subject(data), text: template.text(data), html: template.html(data),
       customerId: options.customerId ?? null, subjectType: options.about?.type ?? null, subjectId: options.about?.id ?? null,
       forgetRecipients: options.forgetRecipients ?? false,
+      headers: options.unsubscribeUrl ? { 'List-Unsubscribe': `<${options.unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {},
     }));
     await this.queue.send(em, QUEUE, { mailId: mail.id });
     return mail.id;
@@ -106,7 +109,7 @@ export class MailService implements OnApplicationBootstrap {
       html: mail.html,
       // Stable per logical mail: a resend after a crash is the same message, not a second one.
       messageId: `<${mail.id}@custodian>`,
-      headers: { 'X-Custodian-Mail': mail.template },
+      headers: { ...mail.headers, 'X-Custodian-Mail': mail.template },
     };
     const info = (await this.transport.sendMail(message)) as { message?: Buffer; rejected?: unknown[] };
     // Some recipients refused while others took it: not delivered as asked, and not worth a retry.

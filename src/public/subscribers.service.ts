@@ -128,8 +128,9 @@ export class SubscribersService implements OnModuleInit {
   async notifyChange(em: EntityManager, change: PublicChange): Promise<number> {
     const subscribers = await em.find(Subscriber, { select: { id: true, email: true }, where: { confirmedAt: Not(IsNull()) }, order: { createdAt: 'ASC' } });
     for (const s of subscribers) {
-      await this.mail.enqueue(em, subprocessorChangeMail, { change, pageUrl: this.pageUrl(), unsubscribeUrl: this.link('unsubscribe', s.id) }, {
-        to: [s.email], about: { type: 'ChangeNotice', id: change.noticeId }, forgetRecipients: true,
+      const unsubscribeUrl = this.link('unsubscribe', s.id);
+      await this.mail.enqueue(em, subprocessorChangeMail, { change, pageUrl: this.pageUrl(), unsubscribeUrl }, {
+        to: [s.email], about: { type: 'ChangeNotice', id: change.noticeId }, forgetRecipients: true, unsubscribeUrl,
       });
     }
     return subscribers.length;
