@@ -102,8 +102,8 @@ describe('records of processing (Art. 30(2))', () => {
     // objected-to ones, nor one in a third country under a mechanism its DPA does not allow (India, BCRs).
     expect(acme.subprocessors.map((s) => s.name)).toEqual(['DE Carrier AG', 'JP Aggregator KK', 'Support Desk BV', 'US Carrier Inc.']);
     expect(acme.thirdCountryTransfers).toEqual([
-      { subprocessorId: ids.jp, subprocessor: 'JP Aggregator KK', country: 'JP', countryName: 'Japan', standing: 'adequate', safeguard: 'adequacy', safeguardLabel: 'Adequacy decision (GDPR Art. 45)', allowedByDpa: true },
-      { subprocessorId: ids.usCarrier, subprocessor: 'US Carrier Inc.', country: 'US', countryName: 'United States', standing: 'partially_adequate', safeguard: 'scc', safeguardLabel: 'Standard contractual clauses (GDPR Art. 46(2)(c))', allowedByDpa: true },
+      { subprocessorId: ids.jp, subprocessor: 'JP Aggregator KK', country: 'JP', countryName: 'Japan', standing: 'adequate', safeguard: 'adequacy', safeguardLabel: 'Adequacy decision (GDPR Art. 45)' },
+      { subprocessorId: ids.usCarrier, subprocessor: 'US Carrier Inc.', country: 'US', countryName: 'United States', standing: 'partially_adequate', safeguard: 'scc', safeguardLabel: 'Standard contractual clauses (GDPR Art. 46(2)(c))' },
     ]);
     expect(acme.retention).toEqual([{ category: 'body', maxRetentionDays: 7 }, { category: 'msisdn', maxRetentionDays: 90 }, { category: 'delivery_metadata', maxRetentionDays: 365 }]);
     expect(acme.securityMeasures).toBe(SECURITY_MEASURES);

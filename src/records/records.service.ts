@@ -60,7 +60,7 @@ export class RecordsService {
       message_kinds: r.processing.messageKinds.join('; '),
       special_category_data: r.processing.specialCategoryData ? 'yes' : 'no',
       subprocessors: r.subprocessors.map((s) => `${s.name} (${s.country}, ${s.role})`).join('; '),
-      third_country_transfers: r.thirdCountryTransfers.map((t) => `${t.subprocessor} → ${t.country}: ${t.safeguard}${t.allowedByDpa ? '' : ' (not allowed by the DPA)'}`).join('; '),
+      third_country_transfers: r.thirdCountryTransfers.map((t) => `${t.subprocessor} → ${t.country}: ${t.safeguard}`).join('; '),
       retention: r.retention.map((x) => `${x.category}: ${x.maxRetentionDays} days`).join('; '),
       security_measures: r.securityMeasures,
       generated_at: generatedAt,
@@ -72,7 +72,6 @@ export class RecordsService {
   }
 
   private record(customer: Customer, dpa: Dpa, subprocessors: Subprocessor[]): ProcessingRecordResponse {
-    const allowed = new Set(dpa.transferMechanisms);
     const transfers: RecordTransfer[] = subprocessors
       .filter((s) => transferStanding(s.country.trim()) !== 'eu_eea')
       .map((s) => ({
@@ -83,7 +82,6 @@ export class RecordsService {
         standing: transferStanding(s.country.trim()),
         safeguard: s.transferMechanism,
         safeguardLabel: mechanismLabel(s.transferMechanism),
-        allowedByDpa: allowed.has(s.transferMechanism),
       }));
     const retention = DATA_CATEGORIES
       .filter((c) => typeof dpa.maxRetentionDays?.[c] === 'number')

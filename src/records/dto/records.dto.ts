@@ -70,8 +70,6 @@ export class RecordTransfer {
   @ApiProperty({ enum: TRANSFER_MECHANISMS })
   safeguard: TransferMechanism;
   safeguardLabel: string;
-  /** Whether the controller's DPA allows this mechanism. */
-  allowedByDpa: boolean;
 }
 
 export class RecordRetention {
