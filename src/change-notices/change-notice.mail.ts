@@ -74,6 +74,29 @@ export const changeNoticeMail: MailTemplate<ChangeNoticeMail> = {
   ].join('')),
 };
 
+export interface ApprovalEnrolmentMail {
+  /** The sub-processors already in service that now await this customer's approval, one notice each. */
+  items: { noticeId: string; legalEntity: string; country: string; role: string; services: string[]; transferMechanism: string; link: string }[];
+}
+
+const enrolmentIntro = 'Your agreement requires your specific authorisation of each sub-processor (GDPR Art. 28(2)). '
+  + 'The sub-processors below were already in service when your agreement came into force; none of them will process personal data '
+  + 'in the messages we handle for you until you approve it (POST .../approvals at its address).';
+
+/** To a customer whose specific-authorisation DPA started after these sub-processors: one mail listing them; the subject names nothing and nobody. */
+export const approvalEnrolmentMail: MailTemplate<ApprovalEnrolmentMail> = {
+  name: 'change-notice-approval-enrolment',
+  subject: () => 'Sub-processors awaiting your approval',
+  text: (d) => [
+    enrolmentIntro, '',
+    ...d.items.map((i) => `- ${i.legalEntity} (${i.country}, ${i.role}: ${i.services.join(', ')}; transfer mechanism: ${i.transferMechanism})\n  Notice reference: ${i.noticeId}\n  Approve: POST ${i.link}/approvals`),
+  ].join('\n'),
+  html: (d) => htmlFrame('Sub-processors awaiting your approval',
+    `<h1>Sub-processors awaiting your approval</h1><p>${esc(enrolmentIntro)}</p><ul>` +
+    d.items.map((i) => `<li>${esc(i.legalEntity)} (${esc(i.country)}, ${esc(i.role)}: ${esc(i.services.join(', '))}; transfer mechanism: ${esc(i.transferMechanism)})` +
+      `<br>Notice reference: ${esc(i.noticeId)} &mdash; <a href="${esc(i.link)}">Review</a>, approve: POST <code>${esc(i.link)}/approvals</code></li>`).join('') + '</ul>'),
+};
+
 export interface WithdrawnNoticeMail {
   noticeId: string;
   legalEntity: string;

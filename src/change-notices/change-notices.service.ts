@@ -16,7 +16,7 @@ import { describeChange } from '../public/public-change';
 import { SubscribersService } from '../public/subscribers.service';
 import type { Subprocessor } from '../subprocessors/subprocessor.entity';
 import { ChangeNotice, ChangeNoticeKind, ChangeNoticeRecipient, Objection } from './change-notice.entity';
-import { changeNoticeMail, changeNoticeWithdrawnMail } from './change-notice.mail';
+import { approvalEnrolmentMail, changeNoticeMail, changeNoticeWithdrawnMail } from './change-notice.mail';
 import { ChangeNoticeQuery, ChangeNoticeResponse, ReasonDto } from './dto/change-notice.dto';
 import { DAY_MS } from '../common/time';
 
@@ -95,6 +95,47 @@ export class ChangeNoticesService {
       noticeId: notice.id, subprocessorName: sub.legalEntity, kind: a.kind, summary: describeChange({ ...notice, status: 'pending' }, sub).summary, effectiveAt: notice.effectiveAt,
     });
     return notice;
+  }
+
+  /**
+   * Specific authorisation for a customer whose DPA came into force after these sub-processors went
+   * active: it was never told of them, so had nothing to approve. It becomes a recipient of each one's
+   * latest effective `new_subprocessor` notice it is not a recipient of yet (approval required, no
+   * objection window left: the change is already in effect), and its contacts get one mail listing
+   * them — all in the caller's transaction, which holds the customer's row lock.
+   * Returns the notices the customer was enrolled on.
+   */
+  async enrolForApproval(em: EntityManager, actor: Actor, agreement: ActiveAgreement, subprocessors: Subprocessor[], now: Date): Promise<string[]> {
+    const { customer, dpa } = agreement;
+    if (dpa.authorisation !== 'specific' || !subprocessors.length) return [];
+    const byId = new Map(subprocessors.map((s) => [s.id, s]));
+    // The latest effective announcement of each; if the customer already has a row on it, nothing to add.
+    const todo = ((await em.query(
+      `SELECT id, "subprocessorId" FROM (
+         SELECT DISTINCT ON (subprocessor_id) id, subprocessor_id AS "subprocessorId" FROM change_notices
+          WHERE subprocessor_id = ANY($1::uuid[]) AND kind = 'new_subprocessor' AND status = 'effective'
+          ORDER BY subprocessor_id, applied_at DESC, id DESC) latest
+        WHERE NOT EXISTS (SELECT 1 FROM change_notice_recipients r WHERE r.notice_id = latest.id AND r.customer_id = $2)`,
+      [[...byId.keys()], customer.id],
+    )) as { id: string; subprocessorId: string }[])
+      .sort((a, b) => byId.get(a.subprocessorId)!.legalEntity.localeCompare(byId.get(b.subprocessorId)!.legalEntity) || a.id.localeCompare(b.id));
+    if (!todo.length) return [];
+    await em.save(todo.map((n) => em.create(ChangeNoticeRecipient, {
+      noticeId: n.id, customerId: customer.id, dpaId: dpa.id, approvalRequired: true, objectionDeadline: now, approvedAt: null, approvedBy: null,
+    })));
+    for (const n of todo) {
+      await this.audit.record(em, actor, {
+        action: 'change_notice.recipient_enrolled', subjectType: 'ChangeNotice', subjectId: n.id,
+        changes: { customerId: customer.id, dpaId: dpa.id, subprocessorId: n.subprocessorId, approvalRequired: true, reason: 'specific authorisation; the customer was not a recipient of this notice' },
+      });
+    }
+    await this.mail.enqueue(em, approvalEnrolmentMail, {
+      items: todo.map((n) => {
+        const s = byId.get(n.subprocessorId)!;
+        return { noticeId: n.id, legalEntity: s.legalEntity, country: s.country, role: s.role, services: s.services, transferMechanism: s.transferMechanism, link: this.link(n.id) };
+      }),
+    }, { to: [customer.dpoContact.email, ...customer.breachNotificationEmails], customerId: customer.id, about: { type: 'Dpa', id: dpa.id } });
+    return todo.map((n) => n.id);
   }
 
   async list(actor: Actor, query: ChangeNoticeQuery): Promise<Page<ChangeNoticeResponse>> {

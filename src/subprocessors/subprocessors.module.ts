@@ -31,6 +31,12 @@ export class SubprocessorsModule implements OnModuleInit {
       run: ({ actor, now }) => this.subprocessors.applyDueNotices(actor, now),
     });
     this.jobs.register({
+      name: 'specific-authorisation-enrolment',
+      schedule: '30 * * * * *',
+      description: 'Asks customers under specific authorisation to approve active sub-processors they were never sent a notice about (their DPA came into force later); one mail per customer',
+      run: ({ actor, now }) => this.subprocessors.enrolSpecificAuthorisations(actor, now),
+    });
+    this.jobs.register({
       name: 'certification-expiry-reminders',
       schedule: '0 30 6 * * *',
       description: `Mails the DPO users ${CERT_REMINDER_DAYS} days before a sub-processor certification expires; each reminder once`,

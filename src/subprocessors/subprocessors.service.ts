@@ -144,6 +144,31 @@ export class SubprocessorsService {
   }
 
   /**
+   * The scheduled job's work for specific authorisation: each customer whose DPA in force requires
+   * it becomes a recipient, with approval required, of the announcement of every active
+   * sub-processor carrying its destination countries that it was never told of (its DPA came into
+   * force later, or its countries grew), so it can approve it. One transaction per customer, under
+   * the customer's row lock (as DPA activation takes), so two runs never enrol or mail twice.
+   */
+  async enrolSpecificAuthorisations(actor: Actor, now: Date): Promise<Record<string, number>> {
+    const specific = (await this.dpas.activeAgreements(this.dataSource.manager, now)).filter(({ dpa }) => dpa.authorisation === 'specific');
+    let customersEnrolled = 0;
+    let noticesEnrolled = 0;
+    for (const { customer } of specific) {
+      const added = await this.dataSource.transaction(async (em) => {
+        await em.query('SELECT 1 FROM customers WHERE id = $1 FOR UPDATE', [customer.id]);
+        const [agreement] = await this.dpas.activeAgreements(em, now, customer.id);
+        if (agreement?.dpa.authorisation !== 'specific') return 0;
+        const carrying = (await em.findBy(Subprocessor, { status: 'active' })).filter((s) => carriesFor(s, agreement.customer.destinationCountries));
+        return (await this.notices.enrolForApproval(em, actor, agreement, carrying, now)).length;
+      });
+      if (added) customersEnrolled++;
+      noticesEnrolled += added;
+    }
+    return { customersEnrolled, noticesEnrolled };
+  }
+
+  /**
    * The scheduled job's work: every notice whose date has come takes effect, in batches; rows
    * another instance holds are skipped, and a notice already effective is never applied twice.
    */
