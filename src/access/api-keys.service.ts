@@ -1,17 +1,16 @@
-import { subject } from '@casl/ability';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
-import { NotFoundError, ValidationProblem } from '../common/errors';
-import { isUuid } from '../common/ids';
+import { ValidationProblem } from '../common/errors';
 import { decodeCursor, Page, PageQuery, toPage, isTimeCursor } from '../common/pagination';
 import type { Actor } from './ability';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyResponse, CreateApiKeyDto, CreatedApiKeyResponse } from './dto/api-key.dto';
 import { scopeQuery } from './scoping';
+import { loadVisible } from './load-visible';
 
 export const API_KEY_PREFIX = 'cust_';
 
@@ -51,8 +50,7 @@ export class ApiKeysService {
   /** Revocation is immediate: every request looks the key up. Revoking twice is harmless. */
   async revoke(actor: Actor, id: string): Promise<void> {
     await this.dataSource.transaction(async (em) => {
-      const row = isUuid(id) ? await em.findOne(ApiKey, { where: { id }, lock: { mode: 'pessimistic_write' } }) : null;
-      if (!row || !actor.ability.can('delete', subject('ApiKey', { ...row }))) throw new NotFoundError('API key');
+      const row = await loadVisible(em, actor, 'delete', { entity: ApiKey, subject: 'ApiKey', name: 'API key' }, id, true);
       if (row.revokedAt) return;
       row.revokedAt = this.clock.now();
       await em.save(row);

@@ -1,11 +1,10 @@
-import { subject } from '@casl/ability';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { diff } from '../audit/audit-chain';
 import { AuditService } from '../audit/audit.service';
-import { ConflictError, NotFoundError, ValidationProblem } from '../common/errors';
+import { ConflictError, ValidationProblem } from '../common/errors';
 import { isUuid } from '../common/ids';
 import { decodeCursor, Page, toPage } from '../common/pagination';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -16,6 +15,7 @@ import { CreateUserDto, UpdateUserDto, UserQuery, UserResponse } from './dto/use
 import { hashPassword } from './passwords';
 import { scopeQuery } from './scoping';
 import { User } from './user.entity';
+import { loadVisible } from './load-visible';
 
 const FIRST_ADMIN_LOCK = 0x4144_4d4e; // "ADMN"
 
@@ -121,9 +121,7 @@ export class UsersService implements OnApplicationBootstrap {
 
   /** Loads a row the actor may act on; one it may not see answers exactly like a missing one. */
   private async load(em: EntityManager, actor: Actor, action: Action, id: string, lock = false): Promise<User> {
-    const user = isUuid(id) ? await em.findOne(User, { where: { id }, lock: lock ? { mode: 'pessimistic_write' } : undefined }) : null;
-    if (!user || !actor.ability.can(action, subject('User', { ...user }))) throw new NotFoundError('User');
-    return user;
+    return loadVisible(em, actor, action, { entity: User, subject: 'User', name: 'User' }, id, lock);
   }
 
   private async ensureAnotherAdmin(em: EntityManager, excludingId: string) {

@@ -8,7 +8,6 @@ import { UsersService } from '../access/users.service';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { ConflictError, ForbiddenError, NotFoundError } from '../common/errors';
-import { isUuid } from '../common/ids';
 import { decodeCursor, Page, toPage, isTimeCursor } from '../common/pagination';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { MailService } from '../notifications/mail.service';
@@ -16,6 +15,7 @@ import { ChangeNoticeRecipient, Objection } from './change-notice.entity';
 import { objectionRaisedMail } from './change-notice.mail';
 import { ChangeNoticesService } from './change-notices.service';
 import { ObjectionQuery, ObjectionResponse, ReasonDto, ResolveObjectionDto } from './dto/change-notice.dto';
+import { loadVisible } from '../access/load-visible';
 
 /** A customer's objection to a change notice; while it stands, the sub-processor is not authorised for it. */
 @Injectable()
@@ -77,8 +77,7 @@ export class ObjectionsService {
   /** The DPO closes an objection: withdrawn, alternative route agreed, or DPA terminated. */
   async resolve(actor: Actor, id: string, dto: ResolveObjectionDto): Promise<ObjectionResponse> {
     return this.dataSource.transaction(async (em) => {
-      const objection = isUuid(id) ? await em.findOne(Objection, { where: { id }, lock: { mode: 'pessimistic_write' } }) : null;
-      if (!objection || !actor.ability.can('update', subject('Objection', { ...objection }))) throw new NotFoundError('Objection');
+      const objection = await loadVisible(em, actor, 'update', { entity: Objection, subject: 'Objection', name: 'Objection' }, id, true);
       if (objection.resolvedAt) throw new ConflictError(`This objection was already resolved (${objection.resolution}) at ${objection.resolvedAt.toISOString()}`);
       Object.assign(objection, { resolution: dto.resolution, resolutionNote: dto.note, resolvedBy: actor.id, resolvedAt: this.clock.now() });
       await em.save(objection);

@@ -1,4 +1,3 @@
-import { subject } from '@casl/ability';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
@@ -6,11 +5,11 @@ import type { Action, Actor } from '../access/ability';
 import { scopeQuery } from '../access/scoping';
 import { diff } from '../audit/audit-chain';
 import { AuditService } from '../audit/audit.service';
-import { NotFoundError } from '../common/errors';
 import { isUuid } from '../common/ids';
 import { decodeCursor, Page, toPage, isKeyCursor } from '../common/pagination';
 import { Customer } from './customer.entity';
 import { CreateCustomerDto, CustomerQuery, CustomerResponse, UpdateCustomerDto } from './dto/customer.dto';
+import { loadVisible } from '../access/load-visible';
 
 /** Contact fields hold people's names and addresses: the audit log says that they changed, never what to. */
 const CONTACT_FIELDS = ['dpoContact', 'breachNotificationEmails'] as const;
@@ -63,9 +62,7 @@ export class CustomersService {
    * ends, which serialises work on one customer's DPAs.
    */
   async load(em: EntityManager, actor: Actor, action: Action, id: string, lock = false): Promise<Customer> {
-    const customer = isUuid(id) ? await em.findOne(Customer, { where: { id }, lock: lock ? { mode: 'pessimistic_write' } : undefined }) : null;
-    if (!customer || !actor.ability.can(action, subject('Customer', { ...customer }))) throw new NotFoundError('Customer');
-    return customer;
+    return loadVisible(em, actor, action, { entity: Customer, subject: 'Customer', name: 'Customer' }, id, lock);
   }
 
   /** Whether a customer with this id exists, whoever asks (used to validate references to one). */

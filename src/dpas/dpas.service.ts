@@ -8,13 +8,13 @@ import { diff } from '../audit/audit-chain';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { ConflictError, InvalidTransitionError, NotFoundError, ValidationProblem } from '../common/errors';
-import { isUuid } from '../common/ids';
 import { decodeCursor, Page, toPage } from '../common/pagination';
 import { Customer } from '../customers/customer.entity';
 import { CustomersService } from '../customers/customers.service';
 import { canTransition, DPA_TRANSITIONS, EDITABLE_STATUSES } from './dpa-lifecycle';
 import { DATA_CATEGORIES, Dpa, DpaStatus } from './dpa.entity';
 import { CreateDpaDto, DpaListQuery, DpaResponse, DpaTransitionDto, UpdateDpaDto } from './dto/dpa.dto';
+import { loadVisible } from '../access/load-visible';
 
 export interface ActiveAgreement {
   customer: Customer;
@@ -149,9 +149,7 @@ export class DpasService {
 
   /** Loads a DPA the actor may act on; one it may not see answers exactly like a missing one. */
   async load(em: EntityManager, actor: Actor, action: Action, id: string, lock = false): Promise<Dpa> {
-    const dpa = isUuid(id) ? await em.findOne(Dpa, { where: { id }, lock: lock ? { mode: 'pessimistic_write' } : undefined }) : null;
-    if (!dpa || !actor.ability.can(action, subject('Dpa', { ...dpa }))) throw new NotFoundError('DPA');
-    return dpa;
+    return loadVisible(em, actor, action, { entity: Dpa, subject: 'Dpa', name: 'DPA' }, id, lock);
   }
 
   private sign(actor: Actor, dpa: Dpa, dto: DpaTransitionDto, now: Date): Record<string, unknown> {

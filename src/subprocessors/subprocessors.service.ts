@@ -1,4 +1,3 @@
-import { subject } from '@casl/ability';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
@@ -9,8 +8,7 @@ import type { ChangeNotice } from '../change-notices/change-notice.entity';
 import { ChangeNoticesService } from '../change-notices/change-notices.service';
 import { ChangeNoticeResponse } from '../change-notices/dto/change-notice.dto';
 import { Clock } from '../common/clock';
-import { ConflictError, NotFoundError, ValidationProblem } from '../common/errors';
-import { isUuid } from '../common/ids';
+import { ConflictError, ValidationProblem } from '../common/errors';
 import { decodeCursor, Page, PageQuery, toPage, isKeyCursor } from '../common/pagination';
 import { ActiveAgreement, DpasService } from '../dpas/dpas.service';
 import {
@@ -20,6 +18,7 @@ import {
   applyChanges, carriesFor, changedFields, checkManualTransition, EDITABLE_FIELDS, FieldChanges, shapeProblems, splitMaterial, SubprocessorShape,
 } from './subprocessor-rules';
 import { Subprocessor, SubprocessorStatus, SubprocessorStatusChange } from './subprocessor.entity';
+import { loadVisible } from '../access/load-visible';
 
 /** Notices made effective per transaction by the scheduled job. */
 const APPLY_BATCH = 50;
@@ -215,9 +214,7 @@ export class SubprocessorsService {
 
   /** Loads a row the actor may act on; one it may not see answers exactly like a missing one. */
   private async load(em: EntityManager, actor: Actor, action: Action, id: string, lock = false): Promise<Subprocessor> {
-    const sub = isUuid(id) ? await em.findOne(Subprocessor, { where: { id }, lock: lock ? { mode: 'pessimistic_write' } : undefined }) : null;
-    if (!sub || !actor.ability.can(action, subject('Subprocessor', { ...sub }))) throw new NotFoundError('Sub-processor');
-    return sub;
+    return loadVisible(em, actor, action, { entity: Subprocessor, subject: 'Subprocessor', name: 'Sub-processor' }, id, lock);
   }
 
   /** Customers with a DPA in force now whose traffic any of these shapes carries. */
