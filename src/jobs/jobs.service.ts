@@ -69,14 +69,13 @@ export class JobsService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async list(): Promise<JobResponse[]> {
-    const last = (await this.dataSource.query(
-      `SELECT DISTINCT ON (job) * FROM job_runs ORDER BY job, started_at DESC`,
-    )) as { job: string }[];
+    const last = await this.dataSource.getRepository(JobRun).createQueryBuilder('r')
+      .distinctOn(['r.job']).orderBy('r.job').addOrderBy('r.startedAt', 'DESC').getMany();
     return [...this.jobs.values()].map(({ definition, task }) => {
       const run = last.find((r) => r.job === definition.name);
       return {
         name: definition.name, schedule: definition.schedule, description: definition.description,
-        lastRun: run ? runResponse(this.dataSource.getRepository(JobRun).create(camel(run))) : null,
+        lastRun: run ? runResponse(run) : null,
         nextRunAt: task.getNextRun()?.toISOString() ?? null,
       };
     });
@@ -143,15 +142,6 @@ export class JobsService implements OnApplicationBootstrap, OnModuleDestroy {
 export const SYSTEM_ACTOR: Actor = { kind: 'system', id: 'system', role: 'system', customerId: null, ability: defineAbilityFor({ id: 'system', role: 'system', customerId: null }) };
 
 const lockKey = (name: string) => createHash('sha256').update(`job:${name}`).digest().readBigInt64BE(0).toString();
-
-function camel(row: Record<string, unknown>): Partial<JobRun> {
-  return {
-    id: row.id as string, job: row.job as string, trigger: row.trigger as JobRun['trigger'], tick: row.tick as Date | null,
-    startedAt: row.started_at as Date, finishedAt: row.finished_at as Date | null, outcome: row.outcome as JobRun['outcome'],
-    counts: row.counts as Record<string, number>, error: row.error as string | null, instance: row.instance as string,
-    requestedBy: row.requested_by as string | null,
-  };
-}
 
 function runResponse(r: JobRun): JobRunResponse {
   return {
