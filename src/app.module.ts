@@ -11,9 +11,12 @@ import { AppConfig } from './config/app-config';
 import { dataSourceOptions } from './database/data-source';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
+import { MessagesModule } from './messages/messages.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { PublicModule } from './public/public.module';
 import { RecordsModule } from './records/records.module';
+import { RetentionModule } from './retention/retention.module';
+import { SubjectRequestsModule } from './subject-requests/subject-requests.module';
 import { SubprocessorsModule } from './subprocessors/subprocessors.module';
 
 @Module({})
@@ -47,9 +50,12 @@ export class AppModule {
             autoLogging: { ignore: (req) => req.url?.startsWith('/health') ?? false },
           },
         }),
+        MessagesModule,
         NotificationsModule,
         PublicModule,
         RecordsModule,
+        RetentionModule,
+        SubjectRequestsModule,
         SubprocessorsModule,
         TypeOrmModule.forRoot({ ...dataSourceOptions(databaseUrl, config.databasePoolSize), migrationsRun: false }),
       ],

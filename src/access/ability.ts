@@ -62,19 +62,20 @@ export const GRANTS: Record<Role, Grant[]> = {
     { can: 'read', on: 'Profile', scope: 'self' },
     { can: 'manage', on: ['Subprocessor', 'ChangeNotice', 'Objection', 'RetentionPolicy', 'LegalHold', 'Subscriber'] },
     { can: ['read', 'create'], on: 'Job' },
-    { can: 'read', on: ['AuditEntry', 'Customer', 'Dpa', 'Message', 'RouteViolation', 'PurgeRun', 'DeletionCertificate', 'ProcessingRecord', 'DataSubjectRequest', 'RouteAuthorisation'] },
+    { can: 'read', on: ['AuditEntry', 'Customer', 'Dpa', 'Message', 'RouteViolation', 'PurgeRun', 'DeletionCertificate', 'ProcessingRecord', 'RouteAuthorisation'] },
+    { can: ['create', 'read'], on: 'DataSubjectRequest' },
     { can: ['read', 'update', 'confirm'], on: 'Incident' },
     { can: ['read', 'update', 'approve'], on: 'Notification' },
   ],
   legal: [
     { can: 'read', on: 'Profile', scope: 'self' },
     { can: 'manage', on: ['Customer', 'Dpa'] },
-    { can: 'read', on: ['Subprocessor', 'ChangeNotice', 'Objection', 'Incident', 'RouteAuthorisation'] },
+    { can: 'read', on: ['Subprocessor', 'ChangeNotice', 'Objection', 'Incident', 'RouteAuthorisation', 'RetentionPolicy'] },
   ],
   security: [
     { can: 'read', on: 'Profile', scope: 'self' },
     { can: ['create', 'read', 'update'], on: ['Incident', 'Notification'] },
-    { can: 'read', on: ['Customer', 'Subprocessor', 'RouteViolation'] },
+    { can: 'read', on: ['Customer', 'Subprocessor', 'RouteViolation', 'Message', 'LegalHold'] },
   ],
   auditor: [
     { can: 'read', on: 'Profile', scope: 'self' },
@@ -108,7 +109,11 @@ function conditionsFor(scope: Scope | undefined, actor: Pick<Actor, 'id' | 'cust
   }
 }
 
-export function defineAbilityFor(actor: Pick<Actor, 'id' | 'role' | 'customerId'>): AppAbility {
+/**
+ * `piiAccess`: the user's break-glass flag (users.pii_access), which only DPO users can hold and an
+ * admin grants; it adds reading decrypted message PII to the role's grants.
+ */
+export function defineAbilityFor(actor: Pick<Actor, 'id' | 'role' | 'customerId'> & { piiAccess?: boolean }): AppAbility {
   const { can, build } = new AbilityBuilder<AppAbility>(createMongoAbility);
   // Scheduled work acts as `system`: everything but reading decrypted PII, which stays break-glass.
   const grants = actor.role === 'system' ? [{ can: 'manage' as const, on: SUBJECTS.filter((s) => s !== 'MessagePii') }] : GRANTS[actor.role];
@@ -119,5 +124,6 @@ export function defineAbilityFor(actor: Pick<Actor, 'id' | 'role' | 'customerId'
     if (conditions) can(grant.can, grant.on, conditions as never);
     else can(grant.can, grant.on);
   }
+  if (actor.piiAccess && actor.role === 'dpo') can('read', 'MessagePii');
   return build();
 }

@@ -59,7 +59,7 @@ export class AuthService {
     if (typeof exp !== 'number') throw new UnauthorizedError('The access token is invalid or has expired');
     const user = isUuid(sub) ? await this.dataSource.getRepository(User).findOneBy({ id: sub }) : null;
     if (!user || user.disabled) throw new UnauthorizedError('The access token is invalid or has expired');
-    return actorOf('user', user.id, user.role, user.customerId, requestId);
+    return actorOf('user', user.id, user.role, user.customerId, requestId, user.piiAccess);
   }
 
   private async fromApiKey(key: string, requestId?: string): Promise<Actor> {
@@ -72,6 +72,6 @@ export class AuthService {
   }
 }
 
-function actorOf(kind: Actor['kind'], id: string, role: Actor['role'], customerId: string | null, requestId?: string): Actor {
-  return { kind, id, role, customerId, requestId, ability: defineAbilityFor({ id, role, customerId }) };
+function actorOf(kind: Actor['kind'], id: string, role: Actor['role'], customerId: string | null, requestId?: string, piiAccess = false): Actor {
+  return { kind, id, role, customerId, requestId, ability: defineAbilityFor({ id, role, customerId, piiAccess }) };
 }

@@ -4,6 +4,7 @@ import type { UserRole } from './ability';
 
 @Entity({ name: 'users' })
 @Check('users_customer_role', `(role = 'customer') = (customer_id IS NOT NULL)`)
+@Check('users_pii_access_dpo_only', `NOT pii_access OR role = 'dpo'`)
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -29,6 +30,10 @@ export class User {
 
   @Column({ type: 'boolean', default: false })
   disabled: boolean;
+
+  /** Break-glass: may read decrypted message PII (with a stated reason, audited). Only DPO users can hold it. */
+  @Column({ name: 'pii_access', type: 'boolean', default: false })
+  piiAccess: boolean;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 })
   createdAt: Date;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
+import { validate as cronValid } from 'node-cron';
 import {
   IsBase64,
   IsEmail,
@@ -70,6 +71,51 @@ export class EnvironmentVariables {
   @IsBase64()
   @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'MASTER_KEY must be 32 bytes, base64-encoded' })
   MASTER_KEY?: string;
+
+  /**
+   * Earlier master keys, comma-separated base64, kept while `keys:rotate` re-wraps the data keys
+   * they wrapped; remove them once it reports nothing left.
+   */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9+/]{43}=(,[A-Za-z0-9+/]{43}=)*$/, { message: 'MASTER_KEY_PREVIOUS must be comma-separated 32-byte base64 keys' })
+  MASTER_KEY_PREVIOUS?: string;
+
+  /** 32 random bytes, base64: the HMAC key of the phone-number blind index. Never rotate it: lookups depend on it. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'BLIND_INDEX_KEY must be 32 bytes, base64-encoded' })
+  BLIND_INDEX_KEY?: string;
+
+  /** 32 random bytes, base64: the Ed25519 seed that signs deletion certificates. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'SIGNING_KEY must be 32 bytes, base64-encoded (an Ed25519 seed)' })
+  SIGNING_KEY?: string;
+
+  /** The shortest retention any policy may have, in days (operations need e.g. delivery reconciliation). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3650)
+  RETENTION_MIN_DAYS = 1;
+
+  /** When the purge runs (node-cron, UTC). */
+  @IsString()
+  PURGE_SCHEDULE = '*/2 * * * *';
+
+  /** Purge lag above this is reported as missing its target (status and metrics). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  PURGE_LAG_TARGET_SECONDS = 600;
+
+  /** Body limit of POST /api/v1/messages/batch only (everything else keeps BODY_LIMIT). */
+  @Matches(/^\d+(b|kb|mb)$/i, { message: 'INGEST_BODY_LIMIT must look like 10mb' })
+  INGEST_BODY_LIMIT = '10mb';
+
+  /** When set, GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>". */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
+  METRICS_TOKEN?: string;
 
   @IsEmail({ require_tld: false })
   ADMIN_EMAIL = 'admin@custodian.local';
@@ -145,6 +191,12 @@ export interface AppConfig {
   jwtSecret: string;
   jwtTtlSeconds: number;
   masterKey: Buffer;
+  previousMasterKeys: Buffer[];
+  blindIndexKey: Buffer;
+  signingKey: Buffer;
+  retention: { minDays: number; purgeSchedule: string; lagTargetSeconds: number };
+  ingestBodyLimit: string;
+  metricsToken?: string;
   admin: { email: string; password?: string };
   login: { maxFailuresPerAccount: number; maxFailuresPerAddress: number; windowSeconds: number };
   bodyLimit: string;
@@ -178,7 +230,11 @@ function describe(errors: ValidationError[]): string[] {
 interface DevSecrets {
   jwtSecret: string;
   masterKey: string;
+  blindIndexKey: string;
+  signingKey: string;
 }
+
+const isKey = (value: unknown) => typeof value === 'string' && Buffer.from(value, 'base64').length === 32;
 
 /**
  * Development convenience: secrets are generated once and kept in DATA_DIR (never in the
@@ -193,26 +249,34 @@ function devSecrets(dataDir: string): DevSecrets {
     } catch {
       secrets = undefined;
     }
-    const valid = typeof secrets?.jwtSecret === 'string' && secrets.jwtSecret.length >= 32 &&
-      typeof secrets.masterKey === 'string' && Buffer.from(secrets.masterKey, 'base64').length === 32;
+    const valid = typeof secrets?.jwtSecret === 'string' && secrets.jwtSecret.length >= 32 && isKey(secrets.masterKey) &&
+      [secrets.blindIndexKey, secrets.signingKey].every((k) => k === undefined || isKey(k));
     if (!valid) {
-      throw new ConfigError([`${file} does not hold a jwtSecret (32+ characters) and a 32-byte base64 masterKey; restore it, or delete it to generate new development secrets (tokens and data encrypted under the old ones become unreadable)`]);
+      throw new ConfigError([`${file} does not hold a jwtSecret (32+ characters) and 32-byte base64 keys; restore it, or delete it to generate new development secrets (tokens and data encrypted under the old ones become unreadable)`]);
     }
-    return secrets as DevSecrets;
+    // Data folders from before the message store lack the newer keys: add them, keep the rest.
+    if (secrets!.blindIndexKey && secrets!.signingKey) return secrets as DevSecrets;
+    const completed = { ...secrets, blindIndexKey: secrets!.blindIndexKey ?? randomKey(), signingKey: secrets!.signingKey ?? randomKey() } as DevSecrets;
+    writeFileSync(file, JSON.stringify(completed, null, 2), { mode: 0o600 });
+    return completed;
   }
   mkdirSync(dataDir, { recursive: true });
   const secrets: DevSecrets = {
     jwtSecret: randomBytes(48).toString('base64url'),
-    masterKey: randomBytes(32).toString('base64'),
+    masterKey: randomKey(),
+    blindIndexKey: randomKey(),
+    signingKey: randomKey(),
   };
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
 }
 
+const randomKey = () => randomBytes(32).toString('base64');
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const present = Object.fromEntries(
     Object.keys(new EnvironmentVariables())
-      .concat(['DATABASE_URL', 'JWT_SECRET', 'MASTER_KEY', 'ADMIN_PASSWORD', 'PUBLIC_BASE_URL', 'SMTP_URL'])
+      .concat(['DATABASE_URL', 'JWT_SECRET', 'MASTER_KEY', 'MASTER_KEY_PREVIOUS', 'BLIND_INDEX_KEY', 'SIGNING_KEY', 'METRICS_TOKEN', 'ADMIN_PASSWORD', 'PUBLIC_BASE_URL', 'SMTP_URL'])
       .filter((key) => env[key] !== undefined && env[key] !== '')
       .map((key) => [key, env[key]]),
   );
@@ -220,14 +284,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const problems = describe(validateSync(vars, { forbidUnknownValues: true }));
 
   if (vars.NODE_ENV === 'production') {
-    for (const key of ['DATABASE_URL', 'JWT_SECRET', 'MASTER_KEY'] as const) {
+    for (const key of ['DATABASE_URL', 'JWT_SECRET', 'MASTER_KEY', 'BLIND_INDEX_KEY', 'SIGNING_KEY'] as const) {
       if (!vars[key]) problems.push(`${key} is required when NODE_ENV=production`);
     }
   }
+  if (!cronValid(vars.PURGE_SCHEDULE)) problems.push('PURGE_SCHEDULE must be a cron expression, e.g. */2 * * * *');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = resolve(vars.DATA_DIR);
-  const generated = vars.JWT_SECRET && vars.MASTER_KEY ? undefined : devSecrets(dataDir);
+  const generated = vars.JWT_SECRET && vars.MASTER_KEY && vars.BLIND_INDEX_KEY && vars.SIGNING_KEY ? undefined : devSecrets(dataDir);
   return {
     nodeEnv: vars.NODE_ENV,
     port: vars.PORT,
@@ -238,6 +303,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     jwtSecret: vars.JWT_SECRET ?? generated!.jwtSecret,
     jwtTtlSeconds: vars.JWT_TTL_SECONDS,
     masterKey: Buffer.from(vars.MASTER_KEY ?? generated!.masterKey, 'base64'),
+    previousMasterKeys: (vars.MASTER_KEY_PREVIOUS ?? '').split(',').filter(Boolean).map((k) => Buffer.from(k, 'base64')),
+    blindIndexKey: Buffer.from(vars.BLIND_INDEX_KEY ?? generated!.blindIndexKey, 'base64'),
+    signingKey: Buffer.from(vars.SIGNING_KEY ?? generated!.signingKey, 'base64'),
+    retention: { minDays: vars.RETENTION_MIN_DAYS, purgeSchedule: vars.PURGE_SCHEDULE, lagTargetSeconds: vars.PURGE_LAG_TARGET_SECONDS },
+    ingestBodyLimit: vars.INGEST_BODY_LIMIT,
+    metricsToken: vars.METRICS_TOKEN,
     admin: { email: vars.ADMIN_EMAIL, password: vars.ADMIN_PASSWORD },
     login: {
       maxFailuresPerAccount: vars.LOGIN_MAX_FAILURES_PER_ACCOUNT,

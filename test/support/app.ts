@@ -13,6 +13,8 @@ export function testEnv(databaseUrl: string, overrides: Record<string, string> =
     DATABASE_URL: databaseUrl,
     JWT_SECRET: 'test-jwt-secret-that-is-long-enough-0123456789',
     MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+    BLIND_INDEX_KEY: Buffer.alloc(32, 8).toString('base64'),
+    SIGNING_KEY: Buffer.alloc(32, 9).toString('base64'),
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     LOG_LEVEL: 'silent',

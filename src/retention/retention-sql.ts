@@ -1,0 +1,46 @@
+import { EntityManager } from 'typeorm';
+
+/**
+ * The SQL every part of retention agrees on, kept in one place.
+ *
+ * Retention counts whole UTC days after the day of submission: with N days, the data of UTC day D
+ * is readable until D + 1 + N at 00:00 UTC and unreadable from then on. Data keys are per UTC day,
+ * so this is the earliest moment a whole day's key may go without destroying some of that day's
+ * data before its time.
+ */
+
+/**
+ * Rows (customer_id, category, days): each customer's effective retention per category — its own
+ * policy or else the default, never longer than the maximum of the DPA in force at `$at`.
+ * `atParam` names the SQL parameter holding that moment (e.g. '$1').
+ */
+export const effectiveRetentionSql = (atParam: string) => `
+  SELECT c.id AS customer_id, cat.category,
+         LEAST(COALESCE(own.days, dflt.days), (dpa.max_retention_days ->> cat.category)::int) AS days
+    FROM customers c
+   CROSS JOIN (VALUES ('body'), ('msisdn'), ('delivery_metadata')) AS cat(category)
+    LEFT JOIN retention_policies own ON own.customer_id = c.id AND own.category = cat.category
+    LEFT JOIN retention_policies dflt ON dflt.customer_id IS NULL AND dflt.category = cat.category
+    LEFT JOIN dpas dpa ON dpa.customer_id = c.id AND dpa.status = 'active' AND (dpa.expires_at IS NULL OR dpa.expires_at > ${atParam})`;
+
+/** The moment data of UTC day `dayExpr` (a date) with `daysExpr` days of retention expires. */
+export const expirySql = (dayExpr: string, daysExpr: string) => `((${dayExpr} + 1 + ${daysExpr})::timestamp AT TIME ZONE 'UTC')`;
+
+/** True for a message row (alias `m`) that an active legal hold covers. */
+export const heldSql = (m = 'm') => `EXISTS (
+    SELECT 1 FROM legal_holds h
+     WHERE h.customer_id = ${m}.customer_id AND h.released_at IS NULL
+       AND (h.msisdn_hash IS NULL OR h.msisdn_hash = ${m}.msisdn_hash)
+       AND (h.from_at IS NULL OR ${m}.submitted_at >= h.from_at)
+       AND (h.to_at IS NULL OR ${m}.submitted_at < h.to_at))`;
+
+const HOLD_LOCK = 0x484f_4c44; // "HOLD"
+
+/**
+ * Serialises, per customer, placing and releasing legal holds with destroying that customer's
+ * data (purge, erasure): a hold placed while a key is being destroyed either is seen by the
+ * destruction or waits for it to finish. Taken inside the caller's transaction.
+ */
+export async function lockCustomerHolds(em: EntityManager, customerId: string): Promise<void> {
+  await em.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [HOLD_LOCK, customerId]);
+}
