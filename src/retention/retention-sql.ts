@@ -44,3 +44,21 @@ const HOLD_LOCK = 0x484f_4c44; // "HOLD"
 export async function lockCustomerHolds(em: EntityManager, customerId: string): Promise<void> {
   await em.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [HOLD_LOCK, customerId]);
 }
+
+/**
+ * Data keys that have expired by `$at` and still exist (`atParam` names that parameter), with the
+ * moment each expired: (id, customer_id, day 'YYYY-MM-DD', category, kind, expires_at). Hold keys
+ * are included: whether their values may go depends on the holds, which the caller checks.
+ */
+export const expiredKeysSql = (atParam: string) => `
+  SELECT k.id, k.customer_id, to_char(k.day, 'YYYY-MM-DD') AS day, k.category, k.kind, ${expirySql('k.day', 'r.days')} AS expires_at
+    FROM data_keys k
+    JOIN (${effectiveRetentionSql(atParam)}) r ON r.customer_id = k.customer_id AND r.category = k.category
+   WHERE k.destroyed_at IS NULL AND r.days IS NOT NULL AND ${expirySql('k.day', 'r.days')} <= ${atParam}`;
+
+/** True when an active hold of the key's customer (alias `k`) may cover part of its day. */
+export const dayMayBeHeldSql = (k = 'k') => `EXISTS (
+    SELECT 1 FROM legal_holds h
+     WHERE h.customer_id = ${k}.customer_id AND h.released_at IS NULL
+       AND (h.from_at IS NULL OR h.from_at < ((${k}.day + 1)::timestamp AT TIME ZONE 'UTC'))
+       AND (h.to_at IS NULL OR h.to_at > (${k}.day::timestamp AT TIME ZONE 'UTC')))`;
