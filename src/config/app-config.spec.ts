@@ -1,10 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from './app-config';
 
 const JWT_SECRET = 'a-jwt-secret-that-is-long-enough-0123456789';
 const MASTER_KEY = Buffer.alloc(32, 9).toString('base64');
+const BLIND_INDEX_KEY = Buffer.alloc(32, 10).toString('base64');
+const SIGNING_KEY = Buffer.alloc(32, 11).toString('base64');
+const KEYS = { JWT_SECRET, MASTER_KEY, BLIND_INDEX_KEY, SIGNING_KEY };
 
 function configError(env: NodeJS.ProcessEnv): ConfigError {
   try {
@@ -54,16 +57,24 @@ describe('loadConfig', () => {
       ['ADMIN_PASSWORD', 'too-short'],
       ['BODY_LIMIT', 'huge'],
       ['MIGRATIONS_RUN', 'maybe'],
+      ['MASTER_KEY_PREVIOUS', `${MASTER_KEY},short`],
+      ['BLIND_INDEX_KEY', 'c2hvcnQ='],
+      ['SIGNING_KEY', Buffer.alloc(31, 1).toString('base64')],
+      ['RETENTION_MIN_DAYS', '-1'],
+      ['PURGE_SCHEDULE', 'every five minutes'],
+      ['PURGE_LAG_TARGET_SECONDS', '0'],
+      ['INGEST_BODY_LIMIT', 'lots'],
+      ['METRICS_TOKEN', 'short'],
     ])('%s=%s', (name, value) => {
       const error = configError({ DATA_DIR: dataDir, JWT_SECRET, MASTER_KEY, [name]: value });
       expect(error.problems).toHaveLength(error.problems.filter((p) => p.startsWith(name)).length);
       expect(error.problems.length).toBeGreaterThan(0);
     });
 
-    it('in production requires DATABASE_URL, JWT_SECRET and MASTER_KEY, naming all three', () => {
+    it('in production requires DATABASE_URL, JWT_SECRET and the three keys, naming each', () => {
       const error = configError({ NODE_ENV: 'production', DATA_DIR: dataDir });
-      for (const name of ['DATABASE_URL', 'JWT_SECRET', 'MASTER_KEY']) expect(error.message).toContain(name);
-      expect(error.problems).toHaveLength(3);
+      for (const name of ['DATABASE_URL', 'JWT_SECRET', 'MASTER_KEY', 'BLIND_INDEX_KEY', 'SIGNING_KEY']) expect(error.message).toContain(name);
+      expect(error.problems).toHaveLength(5);
       expect(existsSync(join(dataDir, 'secrets.json'))).toBe(false);
     });
 
@@ -85,9 +96,11 @@ describe('loadConfig', () => {
         DATABASE_URL: 'postgresql://app:secret@db.internal:5432/custodian',
         DATABASE_POOL_SIZE: '25',
         DATA_DIR: dataDir,
-        JWT_SECRET,
+        ...KEYS,
         JWT_TTL_SECONDS: '600',
-        MASTER_KEY,
+        MASTER_KEY_PREVIOUS: `${BLIND_INDEX_KEY},${SIGNING_KEY}`,
+        RETENTION_MIN_DAYS: '2',
+        PURGE_SCHEDULE: '*/5 * * * *',
         ADMIN_EMAIL: 'root@example.test',
         ADMIN_PASSWORD: 'a long admin password',
         LOGIN_MAX_FAILURES_PER_ACCOUNT: '3',
@@ -112,14 +125,18 @@ describe('loadConfig', () => {
         logLevel: 'warn',
         trustProxyHops: 1,
         runMigrations: false,
+        retention: { minDays: 2, purgeSchedule: '*/5 * * * *', lagTargetSeconds: 600 },
       });
       expect(config.masterKey).toEqual(Buffer.alloc(32, 9));
+      expect(config.previousMasterKeys).toEqual([Buffer.alloc(32, 10), Buffer.alloc(32, 11)]);
+      expect(config.blindIndexKey).toEqual(Buffer.alloc(32, 10));
+      expect(config.signingKey).toEqual(Buffer.alloc(32, 11));
       // Production never writes generated secrets.
       expect(existsSync(join(dataDir, 'secrets.json'))).toBe(false);
     });
 
     it('fills in the defaults', () => {
-      const config = loadConfig({ JWT_SECRET, MASTER_KEY });
+      const config = loadConfig(KEYS);
       expect(config).toMatchObject({
         nodeEnv: 'development',
         port: 3000,
@@ -134,6 +151,10 @@ describe('loadConfig', () => {
         logLevel: 'info',
         trustProxyHops: 0,
         runMigrations: true,
+        previousMasterKeys: [],
+        retention: { minDays: 1, purgeSchedule: '*/2 * * * *', lagTargetSeconds: 600 },
+        ingestBodyLimit: '10mb',
+        metricsToken: undefined,
       });
     });
   });
@@ -153,6 +174,19 @@ describe('loadConfig', () => {
       expect(second.jwtSecret).toBe(first.jwtSecret);
       expect(second.masterKey.equals(first.masterKey)).toBe(true);
       expect(readFileSync(file, 'utf8')).toBe(stored);
+    });
+
+    it('gain the newer keys when an older secrets.json lacks them, keeping the rest', () => {
+      const file = join(dataDir, 'secrets.json');
+      writeFileSync(file, JSON.stringify({ jwtSecret: JWT_SECRET, masterKey: MASTER_KEY }));
+      const config = loadConfig({ DATA_DIR: dataDir });
+      expect(config.jwtSecret).toBe(JWT_SECRET);
+      expect(config.masterKey).toEqual(Buffer.alloc(32, 9));
+      expect(config.blindIndexKey).toHaveLength(32);
+      expect(config.signingKey).toHaveLength(32);
+      const again = loadConfig({ DATA_DIR: dataDir });
+      expect(again.blindIndexKey.equals(config.blindIndexKey)).toBe(true);
+      expect(again.signingKey.equals(config.signingKey)).toBe(true);
     });
 
     it('differ between data folders', () => {
