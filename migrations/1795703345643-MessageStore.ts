@@ -32,8 +32,10 @@ export class MessageStore1795703345643 implements MigrationInterface {
     await queryRunner.query(`CREATE TABLE "message_hops" ("message_id" uuid NOT NULL, "position" smallint NOT NULL, "subprocessor_id" uuid NOT NULL, "customer_id" uuid NOT NULL, "submitted_at" TIMESTAMP(3) WITH TIME ZONE NOT NULL, "subject" bigint, CONSTRAINT "PK_f7a458c34393acd7d012f039cbb" PRIMARY KEY ("message_id", "position"))`);
     await queryRunner.query(`CREATE INDEX "message_hops_scope_idx" ON "message_hops" ("subprocessor_id", "submitted_at", "customer_id", "subject") `);
     await queryRunner.query(`CREATE TABLE "data_keys" ("id" uuid NOT NULL, "customer_id" uuid NOT NULL, "day" date NOT NULL, "category" text NOT NULL, "kind" text NOT NULL DEFAULT 'day', "wrapped" bytea, "master_key_id" text, "created_at" TIMESTAMP(3) WITH TIME ZONE NOT NULL DEFAULT now(), "expired_at" TIMESTAMP(3) WITH TIME ZONE, "destroyed_at" TIMESTAMP(3) WITH TIME ZONE, "destroyed_by_run_id" uuid, "message_count" integer, "certificate_id" uuid, "reclaimed_at" TIMESTAMP(3) WITH TIME ZONE, CONSTRAINT "data_keys_destroyed_means_unwrapped" CHECK ((wrapped IS NULL) = (destroyed_at IS NOT NULL)), CONSTRAINT "PK_75e186bab00acc0d8f955b75cbb" PRIMARY KEY ("id"))`);
-    await queryRunner.query(`CREATE INDEX "data_keys_live_idx" ON "data_keys" ("day") WHERE destroyed_at IS NULL`);
+    await queryRunner.query(`CREATE INDEX "data_keys_customer_day_idx" ON "data_keys" ("customer_id", "day") `);
     await queryRunner.query(`CREATE UNIQUE INDEX "data_keys_day_key" ON "data_keys" ("customer_id", "day", "category") WHERE kind = 'day'`);
+    // Room in each page for the purge's destroying UPDATE to stay heap-only (no index rewritten).
+    await queryRunner.query(`ALTER TABLE "data_keys" SET (fillfactor = 70)`);
     await queryRunner.query(`ALTER TABLE "users" ADD "pii_access" boolean NOT NULL DEFAULT false`);
     await queryRunner.query(`ALTER TABLE "users" ADD CONSTRAINT "users_pii_access_dpo_only" CHECK (NOT pii_access OR role = 'dpo')`);
     // The default policy, for customers without their own (always capped by the active DPA's maximum).

@@ -12,9 +12,11 @@ import { dataSourceOptions } from './database/data-source';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MessagesModule } from './messages/messages.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { PublicModule } from './public/public.module';
 import { RecordsModule } from './records/records.module';
+import { PurgeModule } from './retention/purge.module';
 import { RetentionModule } from './retention/retention.module';
 import { SubjectRequestsModule } from './subject-requests/subject-requests.module';
 import { SubprocessorsModule } from './subprocessors/subprocessors.module';
@@ -51,8 +53,10 @@ export class AppModule {
           },
         }),
         MessagesModule,
+        MetricsModule,
         NotificationsModule,
         PublicModule,
+        PurgeModule,
         RecordsModule,
         RetentionModule,
         SubjectRequestsModule,

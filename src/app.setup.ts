@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { json, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
@@ -11,7 +12,7 @@ import { AppConfig } from './config/app-config';
 
 export const API_PREFIX = 'api/v1';
 /** Routes served outside /api/v1: health probes, and the public sub-processor pages at /public/…. */
-export const API_PREFIX_EXCLUDE = ['health', 'health/ready', 'public/{*path}'];
+export const API_PREFIX_EXCLUDE = ['health', 'health/ready', 'metrics', 'public/{*path}'];
 
 /** The JSON parser's own message quotes the body, which may hold credentials or personal data. */
 function hideMalformedBody(err: { type?: string } | undefined, _req: unknown, _res: unknown, next: (e?: unknown) => void) {
@@ -37,6 +38,11 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
       },
     }),
   );
+  // The ingestion batch alone takes INGEST_BODY_LIMIT, and only from a caller with a credential
+  // (the guard checks it); everything else, and anonymous callers, stay under BODY_LIMIT.
+  const ingestJson = json({ limit: config.ingestBodyLimit });
+  app.use(`/${API_PREFIX}/messages/batch`, (req: Request, res: Response, next: NextFunction) =>
+    req.method === 'POST' && req.path === '/' && /^bearer \S+/i.test(req.headers.authorization ?? '') ? ingestJson(req, res, next) : next());
   app.useBodyParser('json', { limit: config.bodyLimit });
   app.use(hideMalformedBody);
   app.setGlobalPrefix(API_PREFIX, { exclude: API_PREFIX_EXCLUDE });

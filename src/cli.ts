@@ -6,6 +6,8 @@ import { ConfigError, loadConfig } from './config/app-config';
 import { createDataSource } from './database/data-source';
 import { DatabaseServer, openDatabaseServer } from './database/database-server';
 import { runMigrations } from './database/migrate';
+import { keysRotateCommand } from './messages/keys.cli';
+import { certificatesVerifyCommand } from './retention/certificates.cli';
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
@@ -25,6 +27,8 @@ const COMMANDS: Record<string, { help: string; run: Command }> = {
       }
     },
   },
+  'certificates:verify': certificatesVerifyCommand,
+  'keys:rotate': keysRotateCommand,
   'migration:run': {
     help: 'apply pending migrations',
     run: async (db) => {

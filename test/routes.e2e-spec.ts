@@ -22,6 +22,8 @@ const PUBLIC_ROUTES = [
   'GET /health', 'GET /health/ready', 'POST /api/v1/auth/login',
   'GET /public/subprocessors', 'GET /public/subprocessors.json', 'GET /public/subprocessors/feed.atom',
   'POST /public/subscriptions', 'GET /public/subscriptions/:id/confirm', 'GET /public/subscriptions/:id/unsubscribe', 'POST /public/subscriptions/:id/unsubscribe',
+  // Public keys for verifying deletion certificates offline; Prometheus scraping (METRICS_TOKEN guards it when set).
+  'GET /api/v1/retention/signing-keys', 'GET /metrics',
 ];
 
 interface HandlerRoute {

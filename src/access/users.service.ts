@@ -89,16 +89,23 @@ export class UsersService implements OnApplicationBootstrap {
     return this.dataSource.transaction(async (em) => {
       const user = await this.load(em, actor, 'update', id, true);
       const before = snapshot(user);
+      const hadPiiAccess = user.piiAccess;
       const role = dto.role ?? user.role;
       const customerId = dto.customerId !== undefined ? dto.customerId : role === 'customer' ? user.customerId : null;
       checkCustomerRole(role, customerId);
       if (customerId !== user.customerId) await this.checkCustomerExists(em, customerId);
       const losesAdmin = user.role === 'admin' && !user.disabled && (role !== 'admin' || dto.disabled === true);
       if (losesAdmin) await this.ensureAnotherAdmin(em, user.id);
-      Object.assign(user, { role, customerId, disabled: dto.disabled ?? user.disabled });
+      if (dto.piiAccess === true && role !== 'dpo') {
+        throw new ConflictError('Only a user with the dpo role can hold piiAccess (reading decrypted message PII)', { role });
+      }
+      // Leaving the dpo role ends the break-glass permission with it.
+      const piiAccess = role === 'dpo' ? (dto.piiAccess ?? user.piiAccess) : false;
+      Object.assign(user, { role, customerId, disabled: dto.disabled ?? user.disabled, piiAccess });
       if (dto.password) user.passwordHash = await hashPassword(dto.password);
       await em.save(user);
       const changes: Record<string, unknown> = diff(before, snapshot(user));
+      if (piiAccess !== hadPiiAccess) changes.piiAccess = { from: hadPiiAccess, to: piiAccess };
       if (dto.password) changes.password = '[redacted]';
       if (Object.keys(changes).length === 0) return toResponse(user); // nothing changed, nothing to record
       await this.audit.record(em, actor, { action: dto.disabled === true && !before.disabled ? 'user.disabled' : 'user.updated', subjectType: 'User', subjectId: user.id, changes });
@@ -143,6 +150,6 @@ function snapshot(u: User): Record<string, unknown> {
 }
 
 function toResponse(u: User): UserResponse {
-  return { id: u.id, email: u.email, role: u.role, customerId: u.customerId, disabled: u.disabled, createdAt: u.createdAt.toISOString(), updatedAt: u.updatedAt.toISOString() };
+  return { id: u.id, email: u.email, role: u.role, customerId: u.customerId, disabled: u.disabled, piiAccess: u.piiAccess, createdAt: u.createdAt.toISOString(), updatedAt: u.updatedAt.toISOString() };
 }
 

@@ -107,6 +107,23 @@ export class EnvironmentVariables {
   @Min(1)
   PURGE_LAG_TARGET_SECONDS = 600;
 
+  /** Rows per transaction when the purge re-encrypts held values, clears destroyed ciphertext and deletes expired messages. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100000)
+  PURGE_BATCH_SIZE = 5000;
+
+  /**
+   * How long one purge run may spend reclaiming storage and deleting expired messages before it
+   * leaves the rest to the next run, so newly expired keys never wait behind a long backlog.
+   * Destroying keys and certifying are never cut short.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  PURGE_TIME_BUDGET_SECONDS = 90;
+
   /** Body limit of POST /api/v1/messages/batch only (everything else keeps BODY_LIMIT). */
   @Matches(/^\d+(b|kb|mb)$/i, { message: 'INGEST_BODY_LIMIT must look like 10mb' })
   INGEST_BODY_LIMIT = '10mb';
@@ -194,7 +211,7 @@ export interface AppConfig {
   previousMasterKeys: Buffer[];
   blindIndexKey: Buffer;
   signingKey: Buffer;
-  retention: { minDays: number; purgeSchedule: string; lagTargetSeconds: number };
+  retention: { minDays: number; purgeSchedule: string; lagTargetSeconds: number; purgeBatchSize: number; purgeTimeBudgetSeconds: number };
   ingestBodyLimit: string;
   metricsToken?: string;
   admin: { email: string; password?: string };
@@ -306,7 +323,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     previousMasterKeys: (vars.MASTER_KEY_PREVIOUS ?? '').split(',').filter(Boolean).map((k) => Buffer.from(k, 'base64')),
     blindIndexKey: Buffer.from(vars.BLIND_INDEX_KEY ?? generated!.blindIndexKey, 'base64'),
     signingKey: Buffer.from(vars.SIGNING_KEY ?? generated!.signingKey, 'base64'),
-    retention: { minDays: vars.RETENTION_MIN_DAYS, purgeSchedule: vars.PURGE_SCHEDULE, lagTargetSeconds: vars.PURGE_LAG_TARGET_SECONDS },
+    retention: { minDays: vars.RETENTION_MIN_DAYS, purgeSchedule: vars.PURGE_SCHEDULE, lagTargetSeconds: vars.PURGE_LAG_TARGET_SECONDS, purgeBatchSize: vars.PURGE_BATCH_SIZE, purgeTimeBudgetSeconds: vars.PURGE_TIME_BUDGET_SECONDS },
     ingestBodyLimit: vars.INGEST_BODY_LIMIT,
     metricsToken: vars.METRICS_TOKEN,
     admin: { email: vars.ADMIN_EMAIL, password: vars.ADMIN_PASSWORD },

@@ -13,6 +13,8 @@ import { JobRun } from './job-run.entity';
 
 export interface JobContext {
   now: Date;
+  /** Whether the schedule started the run or someone asked for it (POST /jobs/:name/run). */
+  trigger: 'schedule' | 'manual';
   /** Scheduled work acts as the system actor: audited as such, never reads PII. */
   actor: Actor;
 }
@@ -124,7 +126,7 @@ export class JobsService implements OnApplicationBootstrap, OnModuleDestroy {
         [job.name, claimed.id, this.clock.now()],
       );
       try {
-        const counts = await job.run({ now: this.clock.now(), actor: SYSTEM_ACTOR });
+        const counts = await job.run({ now: this.clock.now(), actor: SYSTEM_ACTOR, trigger });
         await repo.update({ id: claimed.id }, { outcome: 'succeeded', finishedAt: this.clock.now(), counts });
       } catch (error) {
         this.logger.error(`job ${job.name} failed: ${(error as Error).message}`);

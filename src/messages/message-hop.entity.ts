@@ -2,12 +2,14 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
  * One sub-processor on one message's route, denormalised for impact scoping: "which customers,
- * how many messages and how many distinct people went through sub-processor S between t1 and t2"
- * is an index-only scan of (subprocessor_id, submitted_at). `subject` is the first 8 bytes of the
- * message's blind index (counting distinct people needs no more), cleared with the phone number.
+ * how many messages and how many distinct people went through sub-processor S between t1 and t2,
+ * to which countries" is an index-only scan of the scope index (customer, sub-processor, message
+ * id — a UUIDv7, so the window is an id range), which PostgreSQL 18 skips through customer by
+ * customer (see impact-scope.ts). `subject` is the first 8 bytes of the message's blind index
+ * (counting distinct people needs no more), cleared with the message's last readable value.
  */
 @Entity({ name: 'message_hops' })
-@Index('message_hops_scope_idx', ['subprocessorId', 'submittedAt', 'customerId', 'subject'])
+@Index('message_hops_scope_idx', ['customerId', 'subprocessorId', 'messageId', 'subject', 'destinationCountry'])
 export class MessageHop {
   @PrimaryColumn({ name: 'message_id', type: 'uuid' })
   messageId: string;
@@ -26,4 +28,8 @@ export class MessageHop {
 
   @Column({ type: 'bigint', nullable: true })
   subject: string | null;
+
+  /** The message's destination country (null on hops stored before it was copied here: read from messages then). */
+  @Column({ name: 'destination_country', type: 'text', nullable: true })
+  destinationCountry: string | null;
 }

@@ -94,7 +94,7 @@ export class MessageStore {
         rows.map((x) => x.hash), rows.map((x) => x.msisdnKey), rows.map((x) => x.msisdnCt), rows.map((x) => x.bodyKey), rows.map((x) => x.bodyCt)],
     )) as { id: string }[]).map((row) => row.id));
 
-    const hops = { message: [] as string[], position: [] as number[], subprocessor: [] as string[], customer: [] as string[], at: [] as Date[], subject: [] as string[] };
+    const hops = { message: [] as string[], position: [] as number[], subprocessor: [] as string[], customer: [] as string[], at: [] as Date[], subject: [] as string[], country: [] as string[] };
     const duplicates: typeof rows = [];
     for (const x of rows) {
       if (!inserted.has(x.id)) {
@@ -109,13 +109,14 @@ export class MessageStore {
         hops.customer.push(x.r.customerId);
         hops.at.push(x.r.submittedAt);
         hops.subject.push(subjectTag(x.hash));
+        hops.country.push(x.r.destinationCountry);
       });
     }
     if (hops.message.length) {
       await em.query(
-        `INSERT INTO message_hops (message_id, position, subprocessor_id, customer_id, submitted_at, subject)
-         SELECT * FROM unnest($1::uuid[], $2::smallint[], $3::uuid[], $4::uuid[], $5::timestamptz[], $6::bigint[])`,
-        [hops.message, hops.position, hops.subprocessor, hops.customer, hops.at, hops.subject],
+        `INSERT INTO message_hops (message_id, position, subprocessor_id, customer_id, submitted_at, subject, destination_country)
+         SELECT * FROM unnest($1::uuid[], $2::smallint[], $3::uuid[], $4::uuid[], $5::timestamptz[], $6::bigint[], $7::text[])`,
+        [hops.message, hops.position, hops.subprocessor, hops.customer, hops.at, hops.subject, hops.country],
       );
     }
     if (duplicates.length) {

@@ -55,7 +55,7 @@ export class Message {
   @Column({ name: 'received_at', type: 'timestamptz', precision: 3, default: () => 'now()' })
   receivedAt: Date;
 
-  /** HMAC-SHA256 of the normalised E.164 number under the customer's index key; cleared with the number. */
+  /** HMAC-SHA256 of the normalised E.164 number under the customer's index key; cleared with the last of phone number and body. */
   @Column({ name: 'msisdn_hash', type: 'bytea', nullable: true })
   msisdnHash: Buffer | null;
 

@@ -104,7 +104,11 @@ export class CertificatesService implements OnApplicationBootstrap {
     }));
     await this.audit.record(em, actor, {
       action: 'certificate.issued', subjectType: 'DeletionCertificate', subjectId: id,
-      changes: { customerId: content.customerId, source: content.source, method: content.method, messageCount: content.destroyed.reduce((n, d) => n + d.messageCount, 0) },
+      changes: {
+        customerId: content.customerId, source: content.source, method: content.method,
+        // Per category: one message's phone number and body are two destroyed values, not two messages.
+        messageCounts: Object.fromEntries(['msisdn', 'body', 'delivery_metadata'].map((c) => [c, content.destroyed.filter((d) => d.category === c).reduce((n, d) => n + d.messageCount, 0)])),
+      },
     });
     return certificate;
   }

@@ -6,6 +6,7 @@ export type PurgeRunStatus = (typeof PURGE_RUN_STATUSES)[number];
 /** One execution of the purge: what it destroyed, re-encrypted under holds, reclaimed and certified. */
 @Entity({ name: 'purge_runs' })
 @Index('purge_runs_started_idx', ['startedAt', 'id'])
+@Index('purge_runs_running_idx', ['status'], { where: `status = 'running'` })
 export class PurgeRun {
   @PrimaryGeneratedColumn('uuid')
   id: string;

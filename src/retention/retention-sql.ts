@@ -10,18 +10,34 @@ import { EntityManager } from 'typeorm';
  */
 
 /**
- * Rows (customer_id, category, days): each customer's effective retention per category — its own
- * policy or else the default, never longer than the maximum of the DPA in force at `$at`.
- * `atParam` names the SQL parameter holding that moment (e.g. '$1').
+ * Rows (customer_id, category, days): each customer's effective retention per category at `$at`
+ * (`atParam` names that SQL parameter, e.g. '$1'):
+ * - its own policy, or else the default;
+ * - never longer than the maximum of its latest agreement activated by then — the one in force, or,
+ *   once that has lapsed or ended with no successor, still the last terms the customer agreed to
+ *   (the same activation times DpasService.activeAgreements reads);
+ * - phone number and body never longer than the delivery metadata: a message row is deleted when
+ *   its metadata expires, and its values must not outlive it. (Policy changes are refused when they
+ *   would need this cap — see RetentionPoliciesService — so it only bites when a DPA's maximum for
+ *   delivery metadata is below its phone-number or body retention; `capPiiByMetadata: false` gives
+ *   the uncapped numbers that check reads.)
  */
-export const effectiveRetentionSql = (atParam: string) => `
-  SELECT c.id AS customer_id, cat.category,
-         LEAST(COALESCE(own.days, dflt.days), (dpa.max_retention_days ->> cat.category)::int) AS days
-    FROM customers c
-   CROSS JOIN (VALUES ('body'), ('msisdn'), ('delivery_metadata')) AS cat(category)
-    LEFT JOIN retention_policies own ON own.customer_id = c.id AND own.category = cat.category
-    LEFT JOIN retention_policies dflt ON dflt.customer_id IS NULL AND dflt.category = cat.category
-    LEFT JOIN dpas dpa ON dpa.customer_id = c.id AND dpa.status = 'active' AND (dpa.expires_at IS NULL OR dpa.expires_at > ${atParam})`;
+export const effectiveRetentionSql = (atParam: string, { capPiiByMetadata = true } = {}) => `
+  WITH chosen AS (
+    SELECT c.id AS customer_id, cat.category,
+           LEAST(COALESCE(own.days, dflt.days), (dpa.max_retention_days ->> cat.category)::int) AS days
+      FROM customers c
+     CROSS JOIN (VALUES ('body'), ('msisdn'), ('delivery_metadata')) AS cat(category)
+      LEFT JOIN retention_policies own ON own.customer_id = c.id AND own.category = cat.category
+      LEFT JOIN retention_policies dflt ON dflt.customer_id IS NULL AND dflt.category = cat.category
+      LEFT JOIN LATERAL (
+        SELECT d.max_retention_days FROM dpas d
+         WHERE d.customer_id = c.id AND d.activated_at <= ${atParam}
+         ORDER BY d.activated_at DESC LIMIT 1) dpa ON true)
+  SELECT r.customer_id, r.category,
+         ${capPiiByMetadata ? "CASE WHEN r.category = 'delivery_metadata' THEN r.days ELSE LEAST(r.days, md.days) END" : 'r.days'} AS days
+    FROM chosen r
+    JOIN chosen md ON md.customer_id = r.customer_id AND md.category = 'delivery_metadata'`;
 
 /** The moment data of UTC day `dayExpr` (a date) with `daysExpr` days of retention expires. */
 export const expirySql = (dayExpr: string, daysExpr: string) => `((${dayExpr} + 1 + ${daysExpr})::timestamp AT TIME ZONE 'UTC')`;

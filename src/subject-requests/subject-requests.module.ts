@@ -1,11 +1,15 @@
 import { Module } from '@nestjs/common';
+import { CustomersModule } from '../customers/customers.module';
 import { MessagesModule } from '../messages/messages.module';
 import { RetentionModule } from '../retention/retention.module';
+import { SubjectErasure } from './subject-erasure';
+import { SubjectRequestsController } from './subject-requests.controller';
+import { SubjectRequestsService } from './subject-requests.service';
 
 @Module({
-  controllers: [],
+  controllers: [SubjectRequestsController],
   exports: [],
-  imports: [MessagesModule, RetentionModule],
-  providers: [],
+  imports: [CustomersModule, MessagesModule, RetentionModule],
+  providers: [SubjectErasure, SubjectRequestsService],
 })
 export class SubjectRequestsModule {}

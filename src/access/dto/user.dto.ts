@@ -40,6 +40,11 @@ export class UpdateUserDto {
   @IsBoolean()
   disabled?: boolean;
 
+  @ApiPropertyOptional({ description: 'break-glass: may read decrypted message PII (with a stated reason, audited); only for the dpo role, cleared when the role changes' })
+  @IsOptional()
+  @IsBoolean()
+  piiAccess?: boolean;
+
   @ApiPropertyOptional({ minLength: 12 })
   @IsOptional()
   @IsString()
@@ -62,6 +67,8 @@ export class UserResponse {
   role: string;
   customerId: string | null;
   disabled: boolean;
+  /** May read decrypted message PII (DPO only, granted by an admin). */
+  piiAccess: boolean;
   createdAt: string;
   updatedAt: string;
 }
