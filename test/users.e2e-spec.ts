@@ -18,7 +18,7 @@ type AuditItem = AuditEntryResponse;
 
 const PASSWORD = 'a long enough password 123';
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-const USER_KEYS = ['createdAt', 'customerId', 'disabled', 'email', 'id', 'role', 'updatedAt'];
+const USER_KEYS = ['createdAt', 'customerId', 'disabled', 'email', 'id', 'piiAccess', 'role', 'updatedAt'];
 
 describe('users admin', () => {
   let t: TestApp;

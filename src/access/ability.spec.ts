@@ -64,7 +64,8 @@ const EXPECTED: Record<Role, Table> = {
     PurgeRun: read,
     DeletionCertificate: read,
     ProcessingRecord: read,
-    DataSubjectRequest: read,
+    // Files access and erasure requests on a customer's behalf (Art. 28(3)(e)).
+    DataSubjectRequest: { read: 'any', create: 'any' },
   },
   // "customers, DPAs and their documents; read sub-processors and incidents"; never change retention.
   legal: {
@@ -77,6 +78,8 @@ const EXPECTED: Record<Role, Table> = {
     ChangeNotice: read,
     Objection: read,
     RouteAuthorisation: read,
+    // Retention is a DPA term legal negotiates; reading it, never changing it.
+    RetentionPolicy: read,
   },
   // "report and triage incidents, run impact scoping, draft notifications"; never approve.
   security: {
@@ -87,6 +90,9 @@ const EXPECTED: Record<Role, Table> = {
     Customer: read,
     Subprocessor: read,
     RouteViolation: read,
+    // Message metadata (never PII) and the legal holds an investigation may rely on.
+    Message: read,
+    LegalHold: read,
   },
   // "read everything that is evidence: audit log, purge runs, certificates, records of
   // processing"; never write; never message PII.
