@@ -12,7 +12,8 @@
  *  3. the built service (dist/src/main.js) as a child process, an ingest API key, then every batch
  *     of 10,000 records (generated before the clock starts) sent BENCH_CONCURRENCY (default 2) at a time;
  *  4. COPY … FROM STDIN (pg-copy-streams) of as many rows with random bytes for the ciphertexts and
- *     hashes into `CREATE TABLE … (LIKE messages INCLUDING ALL)`.
+ *     hashes into `CREATE TABLE … (LIKE messages INCLUDING ALL)` — the baseline of the ratio — and,
+ *     for information, of their route hops into a copy of message_hops (ingestion writes both).
  *
  * Prints `RESULT <figure> <number>` lines.
  *
@@ -137,22 +138,30 @@ function batchBody(s: Seeded, from: number, count: number, now: number): Buffer 
   return Buffer.from(`{"records":[${parts.join(',')}]}`);
 }
 
-/** COPY text rows of the messages table with random bytes where the service writes ciphertext and hashes. */
-function copyChunk(s: Seeded, from: number, count: number, now: number, pool: Buffer): Buffer {
+/**
+ * COPY text rows of the messages table with random bytes where the service writes ciphertext and
+ * hashes, and the route hops the service writes with them (for the second, informative baseline).
+ */
+function copyChunk(s: Seeded, from: number, count: number, now: number, pool: Buffer, hopCountry: boolean): { messages: Buffer; hops: Buffer } {
   const hex = (n: number) => {
     const at = Math.floor(Math.random() * (pool.length - n));
     return `\\\\x${pool.toString('hex', at, at + n)}`;
   };
   const keys = s.customers.map(() => [randomUUID(), randomUUID()]);
   const received = new Date(now).toISOString();
-  let out = '';
+  let messages = '';
+  let hops = '';
   for (let i = from; i < from + count; i++) {
     const f = fields(s, i, now);
     const [msisdnKey, bodyKey] = keys[i % CUSTOMERS];
-    out += `${messageId(f.submittedAt)}\t${f.customerId}\t${f.externalId}\tmt\tACME\tDE\tdelivered\t{${f.route.join(',')}}\t${f.submittedAt.toISOString()}\t${received}\t` +
+    const id = messageId(f.submittedAt);
+    const at = f.submittedAt.toISOString();
+    const subject = pool.readBigInt64BE(Math.floor(Math.random() * (pool.length - 8)));
+    messages += `${id}\t${f.customerId}\t${f.externalId}\tmt\tACME\tDE\tdelivered\t{${f.route.join(',')}}\t${at}\t${received}\t` +
       `${hex(32)}\t${msisdnKey}\t${hex(29 + Buffer.byteLength(f.msisdn))}\t${bodyKey}\t${hex(29 + Buffer.byteLength(f.body))}\n`;
+    f.route.forEach((sub, position) => (hops += `${id}\t${position}\t${sub}\t${f.customerId}\t${at}\t${subject}${hopCountry ? '\tDE' : ''}\n`));
   }
-  return Buffer.from(out);
+  return { messages: Buffer.from(messages), hops: Buffer.from(hops) };
 }
 
 interface Service {
@@ -304,23 +313,32 @@ async function main() {
     if (rows !== MESSAGES || stored !== MESSAGES) throw new Error(`expected ${MESSAGES} messages, the table holds ${rows} (${stored} reported stored)`);
 
     await db.query('CREATE TABLE bench_copy_messages (LIKE messages INCLUDING ALL)');
+    await db.query('CREATE TABLE bench_copy_hops (LIKE message_hops INCLUDING ALL)');
+    const hopCountry = ((await db.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'message_hops' AND column_name = 'destination_country'`)).rowCount ?? 0) > 0;
     const pool = randomBytes(1 << 20);
     log('generating the COPY rows');
-    const chunks: Buffer[] = [];
-    for (let from = 0; from < MESSAGES; from += BATCH) chunks.push(copyChunk(seeded, from, Math.min(BATCH, MESSAGES - from), now, pool));
-    log(`${(chunks.reduce((n, b) => n + b.length, 0) / 1e6).toFixed(0)} MB of COPY text; copying`);
-    const copyCpu = dbCpu();
-    const copyStarted = process.hrtime.bigint();
-    await pipeline(Readable.from(chunks), db.query(copyFrom(`COPY bench_copy_messages (id, customer_id, external_id, direction, sender, destination_country, status, route, submitted_at, received_at,
-      msisdn_hash, msisdn_key_id, msisdn_ciphertext, body_key_id, body_ciphertext) FROM STDIN`)));
-    const copySeconds = seconds(copyStarted);
+    const chunks: { messages: Buffer; hops: Buffer }[] = [];
+    for (let from = 0; from < MESSAGES; from += BATCH) chunks.push(copyChunk(seeded, from, Math.min(BATCH, MESSAGES - from), now, pool, hopCountry));
+    log(`${(chunks.reduce((n, b) => n + b.messages.length, 0) / 1e6).toFixed(0)} MB of COPY text for messages, ${(chunks.reduce((n, b) => n + b.hops.length, 0) / 1e6).toFixed(0)} MB for hops; copying`);
+    const copy = async (table: string, columns: string, data: Buffer[]) => {
+      const cpu = dbCpu();
+      const t0 = process.hrtime.bigint();
+      await pipeline(Readable.from(data), db.query(copyFrom(`COPY ${table} (${columns}) FROM STDIN`)));
+      const elapsed = seconds(t0);
+      log(`COPY into ${table}: ${elapsed.toFixed(1)} s; database CPU ${(dbCpu() - cpu).toFixed(1)} s`);
+      return elapsed;
+    };
+    const copySeconds = await copy('bench_copy_messages', `id, customer_id, external_id, direction, sender, destination_country, status, route, submitted_at, received_at,
+      msisdn_hash, msisdn_key_id, msisdn_ciphertext, body_key_id, body_ciphertext`, chunks.map((c) => c.messages));
+    const hopsSeconds = await copy('bench_copy_hops', `message_id, position, subprocessor_id, customer_id, submitted_at, subject${hopCountry ? ', destination_country' : ''}`, chunks.map((c) => c.hops));
     const copyRate = MESSAGES / copySeconds;
-    log(`COPY of ${MESSAGES} rows in ${copySeconds.toFixed(1)} s; database CPU ${(dbCpu() - copyCpu).toFixed(1)} s`);
 
     console.log(`RESULT ingest_rows_per_s ${ingestRate.toFixed(0)}`);
     console.log(`RESULT copy_rows_per_s ${copyRate.toFixed(0)}`);
     console.log(`RESULT ingest_copy_ratio_pct ${((100 * ingestRate) / copyRate).toFixed(1)}`);
     console.log(`RESULT ingest_peak_rss_mb ${peak.hwm.toFixed(0)}`);
+    // Informative: COPY of everything ingestion writes per message (the message and its route hops).
+    console.log(`RESULT copy_with_hops_rows_per_s ${(MESSAGES / (copySeconds + hopsSeconds)).toFixed(0)}`);
   } finally {
     if (service && service.child.exitCode === null) {
       service.child.kill('SIGTERM');

@@ -24,11 +24,33 @@ export class DecryptionError extends Error {
  */
 export function seal(key: Buffer, plaintext: Buffer, context: string): Buffer {
   assertKey(key);
-  const iv = randomBytes(IV_BYTES);
+  const iv = freshIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.from(context, 'utf8'));
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([Buffer.from([VERSION]), iv, cipher.getAuthTag(), body]);
+  const body = cipher.update(plaintext);
+  cipher.final(); // GCM emits nothing more
+  const out = Buffer.allocUnsafe(1 + IV_BYTES + TAG_BYTES + body.length);
+  out[0] = VERSION;
+  iv.copy(out, 1);
+  cipher.getAuthTag().copy(out, 1 + IV_BYTES);
+  body.copy(out, 1 + IV_BYTES + TAG_BYTES);
+  return out;
+}
+
+/**
+ * A random 96-bit IV. Drawn from a pool the CSPRNG refills 4,096 IVs at a time (one system call
+ * instead of one per value); every IV is handed out once and copied, so none repeats.
+ */
+const IV_POOL = 4096 * IV_BYTES;
+let ivPool = Buffer.alloc(0);
+let ivOffset = IV_POOL;
+function freshIv(): Buffer {
+  if (ivOffset + IV_BYTES > ivPool.length) {
+    ivPool = randomBytes(IV_POOL);
+    ivOffset = 0;
+  }
+  ivOffset += IV_BYTES;
+  return ivPool.subarray(ivOffset - IV_BYTES, ivOffset);
 }
 
 /** Opens a sealed value; any change to it, the key or the context fails with DecryptionError. */
@@ -80,7 +102,12 @@ export function normaliseMsisdn(input: string): string | null {
 export function blindIndex(indexKey: Buffer, msisdn: string): string {
   const normalised = normaliseMsisdn(msisdn);
   if (!normalised) throw new Error('not an E.164 phone number');
-  return createHmac('sha256', indexKey).update(normalised).digest('hex');
+  return blindIndexBytes(indexKey, normalised).toString('hex');
+}
+
+/** The blind index as bytes, of a number already normalised to E.164. */
+export function blindIndexBytes(indexKey: Buffer, normalised: string): Buffer {
+  return createHmac('sha256', indexKey).update(normalised).digest();
 }
 
 /** The per-customer blind-index key, derived from a dedicated secret (never the master key itself). */

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { blindIndex, customerIndexKey, newDataKey, unwrapKey, wrapKey } from './envelope-crypto';
+import { blindIndexBytes, customerIndexKey, newDataKey, normaliseMsisdn, unwrapKey, wrapKey } from './envelope-crypto';
 import type { PiiCategory } from './message.entity';
 
 export interface KeySlot {
@@ -54,7 +54,9 @@ export class KeyRing {
       key = customerIndexKey(this.config.blindIndexKey, customerId);
       this.indexKeys.set(customerId, key);
     }
-    return Buffer.from(blindIndex(key, msisdn), 'hex');
+    const normalised = normaliseMsisdn(msisdn);
+    if (!normalised) throw new Error('not an E.164 phone number');
+    return blindIndexBytes(key, normalised);
   }
 
   /**

@@ -50,74 +50,89 @@ export class MessageStore {
   async store(em: EntityManager, records: NewMessage[], receivedAt: Date): Promise<StoreOutcome> {
     const outcome: StoreOutcome = { stored: [], duplicates: [], expired: [] };
     if (!records.length) return outcome;
-    const slots: KeySlot[] = [];
     const days = records.map((r) => utcDay(r.submittedAt));
+    const slots = new Map<string, KeySlot>();
     records.forEach((r, i) => {
-      for (const category of ['msisdn', 'body'] as const) slots.push({ customerId: r.customerId, day: days[i], category });
+      for (const category of ['msisdn', 'body'] as const) {
+        const slot = { customerId: r.customerId, day: days[i], category };
+        slots.set(slotOf(slot), slot);
+      }
     });
-    const live = await this.keys.dayKeys(em, slots);
+    const live = await this.keys.dayKeys(em, [...slots.values()]);
 
-    const rows: { index: number; id: string; r: NewMessage; hash: Buffer; msisdnKey: string; msisdnCt: Buffer; bodyKey: string; bodyCt: Buffer }[] = [];
+    // Column arrays for unnest; the sealed values and hashes travel as one binary blob per column
+    // (sliced by offset in SQL) instead of thousands of hex-escaped array elements.
+    const rows: { index: number; id: string; r: NewMessage }[] = [];
+    const cols = { id: [] as string[], customer: [] as string[], external: [] as string[], direction: [] as string[], sender: [] as string[], country: [] as string[],
+      status: [] as string[], route: [] as string[], at: [] as string[], msisdnKey: [] as string[], msisdnAt: [] as number[], msisdnLen: [] as number[],
+      bodyKey: [] as string[], bodyAt: [] as number[], bodyLen: [] as number[] };
+    const hashes: Buffer[] = [];
+    const msisdns: Buffer[] = [];
+    const bodies: Buffer[] = [];
+    let msisdnAt = 0;
+    let bodyAt = 0;
     records.forEach((r, index) => {
-      const msisdnKey = live.get(slotOf({ customerId: r.customerId, day: days[index], category: 'msisdn' }));
-      const bodyKey = live.get(slotOf({ customerId: r.customerId, day: days[index], category: 'body' }));
+      const msisdnKey = live.get(`${r.customerId}|${days[index]}|msisdn`);
+      const bodyKey = live.get(`${r.customerId}|${days[index]}|body`);
       if (!msisdnKey || !bodyKey) {
         outcome.expired.push(index);
         return;
       }
       const id = messageId(r.submittedAt);
-      rows.push({
-        index, id, r,
-        hash: this.keys.blindIndex(r.customerId, r.msisdn),
-        msisdnKey: msisdnKey.id,
-        msisdnCt: seal(msisdnKey.key, Buffer.from(r.msisdn, 'utf8'), sealContext(id, 'msisdn')),
-        bodyKey: bodyKey.id,
-        bodyCt: seal(bodyKey.key, Buffer.from(r.body, 'utf8'), sealContext(id, 'body')),
-      });
+      rows.push({ index, id, r });
+      const msisdnCt = seal(msisdnKey.key, Buffer.from(r.msisdn, 'utf8'), sealContext(id, 'msisdn'));
+      const bodyCt = seal(bodyKey.key, Buffer.from(r.body, 'utf8'), sealContext(id, 'body'));
+      hashes.push(this.keys.blindIndex(r.customerId, r.msisdn));
+      msisdns.push(msisdnCt);
+      bodies.push(bodyCt);
+      cols.id.push(id);
+      cols.customer.push(r.customerId);
+      cols.external.push(r.externalId);
+      cols.direction.push(r.direction);
+      cols.sender.push(r.sender);
+      cols.country.push(r.destinationCountry);
+      cols.status.push(r.status);
+      cols.route.push(`{${r.route.join(',')}}`);
+      cols.at.push(r.submittedAt.toISOString());
+      cols.msisdnKey.push(msisdnKey.id);
+      cols.msisdnAt.push(msisdnAt + 1);
+      cols.msisdnLen.push(msisdnCt.length);
+      cols.bodyKey.push(bodyKey.id);
+      cols.bodyAt.push(bodyAt + 1);
+      cols.bodyLen.push(bodyCt.length);
+      msisdnAt += msisdnCt.length;
+      bodyAt += bodyCt.length;
     });
     if (!rows.length) return outcome;
 
+    // One statement: the messages, and the route hops of those actually inserted (not the duplicates).
     const inserted = new Set(((await em.query(
-      `INSERT INTO messages (id, customer_id, external_id, direction, sender, destination_country, status, route, submitted_at, received_at,
-                             msisdn_hash, msisdn_key_id, msisdn_ciphertext, body_key_id, body_ciphertext)
-       SELECT id, customer_id, external_id, direction, sender, destination_country, status, route::uuid[], submitted_at, $10,
-              msisdn_hash, msisdn_key_id, msisdn_ciphertext, body_key_id, body_ciphertext
-         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[],
-                     $11::bytea[], $12::uuid[], $13::bytea[], $14::uuid[], $15::bytea[])
-           AS t(id, customer_id, external_id, direction, sender, destination_country, status, route, submitted_at,
-                msisdn_hash, msisdn_key_id, msisdn_ciphertext, body_key_id, body_ciphertext)
-       ON CONFLICT (customer_id, external_id) DO NOTHING
-       RETURNING id`,
-      [rows.map((x) => x.id), rows.map((x) => x.r.customerId), rows.map((x) => x.r.externalId), rows.map((x) => x.r.direction),
-        rows.map((x) => x.r.sender), rows.map((x) => x.r.destinationCountry), rows.map((x) => x.r.status),
-        rows.map((x) => `{${x.r.route.join(',')}}`), rows.map((x) => x.r.submittedAt), receivedAt,
-        rows.map((x) => x.hash), rows.map((x) => x.msisdnKey), rows.map((x) => x.msisdnCt), rows.map((x) => x.bodyKey), rows.map((x) => x.bodyCt)],
+      `WITH ins AS (
+         INSERT INTO messages (id, customer_id, external_id, direction, sender, destination_country, status, route, submitted_at, received_at,
+                               msisdn_hash, msisdn_key_id, msisdn_ciphertext, body_key_id, body_ciphertext)
+         SELECT id, customer_id, external_id, direction, sender, destination_country, status, route::uuid[], submitted_at, $10,
+                substring($11::bytea FROM (n::int - 1) * 32 + 1 FOR 32), msisdn_key_id, substring($12::bytea FROM msisdn_at FOR msisdn_len),
+                body_key_id, substring($13::bytea FROM body_at FOR body_len)
+           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[],
+                       $14::uuid[], $15::int[], $16::int[], $17::uuid[], $18::int[], $19::int[]) WITH ORDINALITY
+             AS t(id, customer_id, external_id, direction, sender, destination_country, status, route, submitted_at,
+                  msisdn_key_id, msisdn_at, msisdn_len, body_key_id, body_at, body_len, n)
+         ON CONFLICT (customer_id, external_id) DO NOTHING
+         RETURNING id, customer_id, route, submitted_at, msisdn_hash, destination_country),
+       hops AS (
+         INSERT INTO message_hops (message_id, position, subprocessor_id, customer_id, submitted_at, subject, destination_country)
+         SELECT ins.id, h.n - 1, h.subprocessor_id, ins.customer_id, ins.submitted_at, ('x' || encode(substring(ins.msisdn_hash FROM 1 FOR 8), 'hex'))::bit(64)::bigint, ins.destination_country
+           FROM ins CROSS JOIN LATERAL unnest(ins.route) WITH ORDINALITY AS h(subprocessor_id, n))
+       SELECT id FROM ins`,
+      [cols.id, cols.customer, cols.external, cols.direction, cols.sender, cols.country, cols.status, cols.route, cols.at, receivedAt,
+        Buffer.concat(hashes), Buffer.concat(msisdns), Buffer.concat(bodies),
+        cols.msisdnKey, cols.msisdnAt, cols.msisdnLen, cols.bodyKey, cols.bodyAt, cols.bodyLen],
     )) as { id: string }[]).map((row) => row.id));
 
-    const hops = { message: [] as string[], position: [] as number[], subprocessor: [] as string[], customer: [] as string[], at: [] as Date[], subject: [] as string[], country: [] as string[] };
     const duplicates: typeof rows = [];
     for (const x of rows) {
-      if (!inserted.has(x.id)) {
-        duplicates.push(x);
-        continue;
-      }
-      outcome.stored.push({ index: x.index, id: x.id });
-      x.r.route.forEach((subprocessorId, position) => {
-        hops.message.push(x.id);
-        hops.position.push(position);
-        hops.subprocessor.push(subprocessorId);
-        hops.customer.push(x.r.customerId);
-        hops.at.push(x.r.submittedAt);
-        hops.subject.push(subjectTag(x.hash));
-        hops.country.push(x.r.destinationCountry);
-      });
-    }
-    if (hops.message.length) {
-      await em.query(
-        `INSERT INTO message_hops (message_id, position, subprocessor_id, customer_id, submitted_at, subject, destination_country)
-         SELECT * FROM unnest($1::uuid[], $2::smallint[], $3::uuid[], $4::uuid[], $5::timestamptz[], $6::bigint[], $7::text[])`,
-        [hops.message, hops.position, hops.subprocessor, hops.customer, hops.at, hops.subject, hops.country],
-      );
+      if (inserted.has(x.id)) outcome.stored.push({ index: x.index, id: x.id });
+      else duplicates.push(x);
     }
     if (duplicates.length) {
       const existing = (await em.query(
