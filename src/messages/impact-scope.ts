@@ -1,5 +1,4 @@
 import { EntityManager } from 'typeorm';
-import { utcDay } from './message-id';
 import { PII_CATEGORIES, type PiiCategory } from './message.entity';
 
 export interface ImpactScopeQuery {
@@ -44,8 +43,6 @@ interface ScopeRow {
   subjects: number;
   countries: (string | null)[];
   missing_countries: number;
-  first_at: Date;
-  last_at: Date;
 }
 
 /** The smallest UUIDv7 (see message-id.ts) of a moment: message ids of a window lie in [lowestId(from), lowestId(to)). */
@@ -83,8 +80,7 @@ export async function impactScope(em: EntityManager, query: ImpactScopeQuery): P
   const half = (side: '<' | '>=') => `
     SELECT h.customer_id, count(DISTINCT h.message_id)::int AS messages, count(DISTINCT h.subject)::int AS subjects,
            array_agg(DISTINCT h.destination_country COLLATE "C") AS countries,
-           count(*) FILTER (WHERE h.destination_country IS NULL)::int AS missing_countries,
-           min(uuid_extract_timestamp(h.message_id)) AS first_at, max(uuid_extract_timestamp(h.message_id)) AS last_at
+           count(*) FILTER (WHERE h.destination_country IS NULL)::int AS missing_countries
       FROM message_hops h
      WHERE h.customer_id ${side} $4::uuid ${query.customerIds ? 'AND h.customer_id = ANY($5::uuid[])' : ''}
        AND ${through} AND h.message_id >= $2::uuid AND h.message_id < $3::uuid
@@ -92,17 +88,20 @@ export async function impactScope(em: EntityManager, query: ImpactScopeQuery): P
   const rows = (await em.query(`${half('<')} UNION ALL ${half('>=')}`, params)) as ScopeRow[];
   if (!rows.length) return { customers: [], totals: { customers: 0, messageCount: 0, distinctSubjects: 0 } };
 
-  const readable = await readableCategories(em, rows);
+  const spans = await spansAndReadable(em, rows.map((r) => r.customer_id), subprocessorIds, params);
   const lateCountries = await countriesFromMessages(em, rows, params);
-  const customers = rows.map((r): CustomerImpact => ({
-    customerId: r.customer_id,
-    messageCount: r.messages,
-    distinctSubjects: r.subjects,
-    readableCategories: readable.get(r.customer_id) ?? [],
-    destinationCountries: [...new Set([...r.countries.filter((c): c is string => c !== null), ...(lateCountries.get(r.customer_id) ?? [])])].sort(),
-    firstMessageAt: r.first_at,
-    lastMessageAt: r.last_at,
-  })).sort((a, b) => (a.customerId < b.customerId ? -1 : 1));
+  const customers = rows.map((r): CustomerImpact => {
+    const span = spans.get(r.customer_id)!;
+    return {
+      customerId: r.customer_id,
+      messageCount: r.messages,
+      distinctSubjects: r.subjects,
+      readableCategories: span.readable,
+      destinationCountries: [...new Set([...r.countries.filter((c): c is string => c !== null), ...(lateCountries.get(r.customer_id) ?? [])])].sort(),
+      firstMessageAt: span.firstAt,
+      lastMessageAt: span.lastAt,
+    };
+  }).sort((a, b) => (a.customerId < b.customerId ? -1 : 1));
   return {
     customers,
     totals: {
@@ -113,16 +112,35 @@ export async function impactScope(em: EntityManager, query: ImpactScopeQuery): P
   };
 }
 
-/** Per customer, the categories with a data key (day or hold) not destroyed on a day of its affected messages. */
-async function readableCategories(em: EntityManager, rows: ScopeRow[]): Promise<Map<string, PiiCategory[]>> {
-  const found = (await em.query(
-    `SELECT s.customer_id, array_agg(DISTINCT k.category ORDER BY k.category) AS categories
-       FROM unnest($1::uuid[], $2::date[], $3::date[]) AS s(customer_id, first_day, last_day)
-       JOIN data_keys k ON k.customer_id = s.customer_id AND k.day >= s.first_day AND k.day <= s.last_day AND k.destroyed_at IS NULL
-      GROUP BY s.customer_id`,
-    [rows.map((r) => r.customer_id), rows.map((r) => utcDay(r.first_at)), rows.map((r) => utcDay(r.last_at))],
-  )) as { customer_id: string; categories: string[] }[];
-  return new Map(found.map((f) => [f.customer_id, f.categories.filter((c): c is PiiCategory => (PII_CATEGORIES as readonly string[]).includes(c))]));
+/**
+ * Per customer, its first and last affected message (one index probe each way per sub-processor)
+ * and the categories with a data key (day or hold) not destroyed on a day between them.
+ */
+async function spansAndReadable(em: EntityManager, customerIds: string[], subprocessorIds: string[], params: unknown[]) {
+  const probe = (order: 'ASC' | 'DESC') => `LEFT JOIN LATERAL (
+      SELECT h.message_id FROM message_hops h
+       WHERE h.customer_id = c.customer_id AND h.subprocessor_id = s.subprocessor_id AND h.message_id >= $3::uuid AND h.message_id < $4::uuid
+       ORDER BY h.message_id ${order} LIMIT 1) ${order === 'ASC' ? 'f' : 'l'} ON true`;
+  const rows = (await em.query(
+    `WITH spans AS MATERIALIZED (
+       SELECT customer_id, first_at, last_at, (first_at AT TIME ZONE 'UTC')::date AS first_day, (last_at AT TIME ZONE 'UTC')::date AS last_day
+         FROM (SELECT c.customer_id, min(uuid_extract_timestamp(f.message_id)) AS first_at, max(uuid_extract_timestamp(l.message_id)) AS last_at
+                 FROM unnest($1::uuid[]) AS c(customer_id) CROSS JOIN unnest($2::uuid[]) AS s(subprocessor_id) ${probe('ASC')} ${probe('DESC')}
+                GROUP BY c.customer_id) t),
+     readable AS (
+       SELECT k.customer_id, array_agg(DISTINCT k.category ORDER BY k.category) AS categories
+         FROM data_keys k JOIN spans sp ON sp.customer_id = k.customer_id AND k.day >= sp.first_day AND k.day <= sp.last_day
+        WHERE k.destroyed_at IS NULL AND k.day >= (SELECT min(first_day) FROM spans) AND k.day <= (SELECT max(last_day) FROM spans)
+        GROUP BY k.customer_id)
+     SELECT sp.customer_id, sp.first_at, sp.last_at, coalesce(r.categories, '{}') AS readable
+       FROM spans sp LEFT JOIN readable r ON r.customer_id = sp.customer_id`,
+    [customerIds, subprocessorIds, params[1], params[2]],
+  )) as { customer_id: string; first_at: Date; last_at: Date; readable: string[] }[];
+  return new Map(rows.map((r) => [r.customer_id, {
+    firstAt: r.first_at,
+    lastAt: r.last_at,
+    readable: r.readable.filter((c): c is PiiCategory => (PII_CATEGORIES as readonly string[]).includes(c)),
+  }]));
 }
 
 /** Destination countries of affected hops that do not carry theirs, from their messages. */
