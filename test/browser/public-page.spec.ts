@@ -22,6 +22,9 @@ interface XmlNode {
   getElementsByTagName(name: string): ArrayLike<XmlNode>;
   getElementsByTagNameNS(ns: string, name: string): ArrayLike<XmlNode>;
 }
+const DAY = 86_400_000;
+const longDate = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeZone: 'UTC' });
+
 declare const DOMParser: new () => { parseFromString(source: string, type: string): XmlNode & { documentElement: XmlNode } };
 
 describe('public sub-processor page in Chromium', () => {
@@ -31,6 +34,7 @@ describe('public sub-processor page in Chromium', () => {
   let context: BrowserContext;
   let page: Page;
   let origin: string;
+  const kiwiEffectiveAt = new Date(Date.now() + 30 * DAY);
   /** Console errors, CSP violations among them: the page must cause none. */
   const consoleErrors: string[] = [];
 
@@ -44,7 +48,9 @@ describe('public sub-processor page in Chromium', () => {
     await seedSubprocessor(t, { legalEntity: 'Atlantic Cloud LLC', country: 'US', role: 'hosting', global: true, purpose: 'Hosting', transferMechanism: 'scc', activeSince: new Date('2025-07-20T00:00:00Z') });
     await seedSubprocessor(t, { legalEntity: 'Retired Carrier SA', country: 'FR', status: 'offboarded' });
     const proposed = await seedSubprocessor(t, { legalEntity: 'Kiwi Mobile Ltd', country: 'NZ', status: 'approved', transferMechanism: 'adequacy', purpose: 'SMS termination in New Zealand' });
-    await seedNotice(t, { subprocessorId: proposed, status: 'pending', proposedAt: new Date('2026-03-01T08:00:00Z'), effectiveAt: new Date('2026-03-31T08:00:00Z') });
+    // Announced yesterday, effective in 30 days: still pending whenever the suite runs (the
+    // change-notice job would otherwise apply it mid-test and the list would change under it).
+    await seedNotice(t, { subprocessorId: proposed, status: 'pending', proposedAt: new Date(Date.now() - DAY), effectiveAt: kiwiEffectiveAt });
 
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
     context = await browser.newContext({ baseURL: origin, locale: 'en-GB' });
@@ -86,7 +92,7 @@ describe('public sub-processor page in Chromium', () => {
 
     const changes = page.getByRole('table', { name: 'Announced changes (1)' });
     expect(await changes.getByRole('rowheader').allInnerTexts()).toEqual(['Kiwi Mobile Ltd']);
-    expect(await changes.locator('td').first().innerText()).toContain('Takes effect on 31 March 2026.');
+    expect(await changes.locator('td').first().innerText()).toContain(`Takes effect on ${longDate.format(kiwiEffectiveAt)}.`);
 
     // Keyboard users land on the skip link first, and it leads to the main content.
     await page.keyboard.press('Tab');
