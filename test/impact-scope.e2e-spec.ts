@@ -23,11 +23,13 @@ function expected(records: NewMessage[], carriers: string[], from: Date, to: Dat
     messageCount: rs.length,
     distinctSubjects: new Set(rs.map((r) => r.msisdn)).size,
     destinationCountries: [...new Set(rs.map((r) => r.destinationCountry))].sort(),
+    firstMessageAt: new Date(Math.min(...rs.map((r) => r.submittedAt.getTime()))),
+    lastMessageAt: new Date(Math.max(...rs.map((r) => r.submittedAt.getTime()))),
   })).sort((a, b) => a.customerId.localeCompare(b.customerId));
 }
 
-const counted = (scope: ImpactScope) => scope.customers.map(({ customerId, messageCount, distinctSubjects, destinationCountries }) => ({
-  customerId, messageCount, distinctSubjects, destinationCountries,
+const counted = (scope: ImpactScope) => scope.customers.map(({ customerId, messageCount, distinctSubjects, destinationCountries, firstMessageAt, lastMessageAt }) => ({
+  customerId, messageCount, distinctSubjects, destinationCountries, firstMessageAt, lastMessageAt,
 })).sort((a, b) => a.customerId.localeCompare(b.customerId));
 
 describe('impact scope (which customers, messages and people went through a sub-processor)', () => {
