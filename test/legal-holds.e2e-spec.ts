@@ -6,7 +6,7 @@ import { SYSTEM_ACTOR } from '../src/jobs/jobs.service';
 import { KeyRing } from '../src/messages/key-ring';
 import type { LegalHoldPage, LegalHoldResponse } from '../src/retention/dto/legal-hold.dto';
 import { LegalHoldsService } from '../src/retention/legal-holds.service';
-import { lockCustomerHolds } from '../src/retention/retention-sql';
+import { lockAllHolds, lockCustomerHolds } from '../src/retention/retention-sql';
 import { ADMIN, createUser, login, startTestApp, TestApp, testEnv } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { bearer, expectProblem, problemFields } from './support/http';
@@ -123,8 +123,8 @@ describe('legal holds', () => {
       expect(await holdRows()).toBe(before);
     });
 
-    it('waits for the customer\'s hold lock, which the purge holds while it destroys that customer\'s keys', async () => {
-      // Another connection does what the purge does before destroying a customer's keys.
+    it('waits for the customer\'s hold lock, which the purge holds while it settles that customer\'s held days', async () => {
+      // Another connection does what the purge does before destroying a key a hold may touch.
       const purge = t.app.get(DataSource).createQueryRunner();
       await purge.connect();
       try {
@@ -136,6 +136,22 @@ describe('legal holds', () => {
         expect((await place({ customerId: acme, reason: REASON })).status).toBe(201);
         await purge.commitTransaction();
         expect((await pending).status).toBe(201);
+      } finally {
+        if (purge.isTransactionActive) await purge.rollbackTransaction();
+        await purge.release();
+      }
+    });
+
+    it('waits, for every customer, while the purge destroys all unheld expired keys in one statement', async () => {
+      const purge = t.app.get(DataSource).createQueryRunner();
+      await purge.connect();
+      try {
+        await purge.startTransaction();
+        await lockAllHolds(purge.manager);
+        const pending = [acme, globex].map((customerId) => place({ customerId, reason: REASON }).then((res) => res));
+        expect(await within(Promise.race(pending), 500)).toBeUndefined();
+        await purge.commitTransaction();
+        expect((await Promise.all(pending)).map((res) => res.status)).toEqual([201, 201]);
       } finally {
         if (purge.isTransactionActive) await purge.rollbackTransaction();
         await purge.release();

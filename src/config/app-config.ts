@@ -49,7 +49,7 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   @Max(200)
-  DATABASE_POOL_SIZE = 10;
+  DATABASE_POOL_SIZE = 20;
 
   /** Where the embedded PostgreSQL, generated development secrets and local mail live. */
   @IsString()
@@ -123,6 +123,18 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   PURGE_TIME_BUDGET_SECONDS = 90;
+
+  /**
+   * The share of the time (percent) the purge's storage work — clearing destroyed ciphertext and
+   * deleting expired messages — may keep the database busy: after each transaction it pauses for
+   * the rest, so reads and ingestion keep their latency while it runs. 100 never pauses.
+   * Destroying keys never pauses.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  PURGE_RECLAIM_DUTY_PERCENT = 50;
 
   /** Body limit of POST /api/v1/messages/batch only (everything else keeps BODY_LIMIT). */
   @Matches(/^\d+(b|kb|mb)$/i, { message: 'INGEST_BODY_LIMIT must look like 10mb' })
@@ -211,7 +223,7 @@ export interface AppConfig {
   previousMasterKeys: Buffer[];
   blindIndexKey: Buffer;
   signingKey: Buffer;
-  retention: { minDays: number; purgeSchedule: string; lagTargetSeconds: number; purgeBatchSize: number; purgeTimeBudgetSeconds: number };
+  retention: { minDays: number; purgeSchedule: string; lagTargetSeconds: number; purgeBatchSize: number; purgeTimeBudgetSeconds: number; reclaimDutyPercent: number };
   ingestBodyLimit: string;
   metricsToken?: string;
   admin: { email: string; password?: string };
@@ -323,7 +335,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     previousMasterKeys: (vars.MASTER_KEY_PREVIOUS ?? '').split(',').filter(Boolean).map((k) => Buffer.from(k, 'base64')),
     blindIndexKey: Buffer.from(vars.BLIND_INDEX_KEY ?? generated!.blindIndexKey, 'base64'),
     signingKey: Buffer.from(vars.SIGNING_KEY ?? generated!.signingKey, 'base64'),
-    retention: { minDays: vars.RETENTION_MIN_DAYS, purgeSchedule: vars.PURGE_SCHEDULE, lagTargetSeconds: vars.PURGE_LAG_TARGET_SECONDS, purgeBatchSize: vars.PURGE_BATCH_SIZE, purgeTimeBudgetSeconds: vars.PURGE_TIME_BUDGET_SECONDS },
+    retention: { minDays: vars.RETENTION_MIN_DAYS, purgeSchedule: vars.PURGE_SCHEDULE, lagTargetSeconds: vars.PURGE_LAG_TARGET_SECONDS, purgeBatchSize: vars.PURGE_BATCH_SIZE, purgeTimeBudgetSeconds: vars.PURGE_TIME_BUDGET_SECONDS, reclaimDutyPercent: vars.PURGE_RECLAIM_DUTY_PERCENT },
     ingestBodyLimit: vars.INGEST_BODY_LIMIT,
     metricsToken: vars.METRICS_TOKEN,
     admin: { email: vars.ADMIN_EMAIL, password: vars.ADMIN_PASSWORD },

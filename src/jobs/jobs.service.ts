@@ -119,12 +119,6 @@ export class JobsService implements OnApplicationBootstrap, OnModuleDestroy {
         await repo.update({ id: claimed.id }, { outcome: 'failed', finishedAt: this.clock.now(), error: 'the previous run is still going' });
         return repo.findOneByOrFail({ id: claimed.id });
       }
-      // Holding the job's lock, no other run of it is going: one still marked running died with its instance.
-      await this.dataSource.query(
-        `UPDATE job_runs SET outcome = 'failed', finished_at = $3, error = 'the instance running it stopped before it finished'
-         WHERE job = $1 AND outcome = 'running' AND id <> $2`,
-        [job.name, claimed.id, this.clock.now()],
-      );
       try {
         const counts = await job.run({ now: this.clock.now(), actor: SYSTEM_ACTOR, trigger });
         await repo.update({ id: claimed.id }, { outcome: 'succeeded', finishedAt: this.clock.now(), counts });
@@ -132,6 +126,13 @@ export class JobsService implements OnApplicationBootstrap, OnModuleDestroy {
         this.logger.error(`job ${job.name} failed: ${(error as Error).message}`);
         await repo.update({ id: claimed.id }, { outcome: 'failed', finishedAt: this.clock.now(), error: (error as Error).message.slice(0, 500) });
       } finally {
+        // Still holding the job's lock, no other run of it is going: one still marked running died
+        // with its instance. Closed after this run, which must not wait for the bookkeeping.
+        await this.dataSource.query(
+          `UPDATE job_runs SET outcome = 'failed', finished_at = $3, error = 'the instance running it stopped before it finished'
+           WHERE job = $1 AND outcome = 'running' AND id <> $2`,
+          [job.name, claimed.id, this.clock.now()],
+        ).catch((error: Error) => this.logger.error(`job ${job.name}: closing runs of dead instances failed: ${error.message}`));
         await runner.query('SELECT pg_advisory_unlock($1)', [lockKey(job.name)]);
       }
       return repo.findOneByOrFail({ id: claimed.id });

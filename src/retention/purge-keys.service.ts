@@ -10,7 +10,7 @@ import { KeyRing, LiveKey } from '../messages/key-ring';
 import { sealContext } from '../messages/message-store';
 import type { PiiCategory } from '../messages/message.entity';
 import { COLUMNS, dayWhollyHeldSql, heldMixSql, lastReleaseSql, purgeableKeysSql, retrying, underKeySql } from './purge-sql';
-import { dayMayBeHeldSql, heldSql, lockCustomerHolds } from './retention-sql';
+import { heldSql, lockAllHolds, lockCustomerHolds } from './retention-sql';
 
 export interface DestroyedKey {
   id: string;
@@ -54,29 +54,21 @@ export class PurgeKeysService {
 
   /**
    * Destroys, in one statement, every expired key whose day no active hold may touch. This is the
-   * moment the data becomes unreadable, in every copy of the database. Holds of the customers
-   * concerned are locked (in one fixed order, so two such transactions cannot deadlock) so a hold
-   * placed meanwhile either is seen here or waits until this commits.
+   * moment the data becomes unreadable, in every copy of the database. It runs under the lock
+   * that placing a hold takes shared (lockAllHolds), so a hold placed meanwhile either is seen
+   * here or waits until this commits; the keys' row locks are taken in id order, the order
+   * ingestion takes them FOR SHARE in, so the two never deadlock.
    */
   async destroyUnheld(actor: Actor, runId: string, now: Date): Promise<DestroyedKey[]> {
     const destroyed = await retrying(this.dataSource, async (em) => {
-      const candidates = (await em.query(
-        `SELECT p.id, p.customer_id, p.since, hashtext(p.customer_id::text) AS lock_order FROM (${purgeableKeysSql('$1', false)}) p
-          ORDER BY lock_order, p.customer_id`,
-        [now],
-      )) as { id: string; customer_id: string; since: Date }[];
-      if (!candidates.length) return [];
-      const customers = [...new Set(candidates.map((c) => c.customer_id))];
-      for (const customerId of customers) await lockCustomerHolds(em, customerId);
-      // Row locks in id order, the order ingestion takes them FOR SHARE in, so the two never deadlock.
-      await em.query('SELECT id FROM data_keys WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [candidates.map((c) => c.id)]);
-      // Re-checked under the locks: a hold placed since the query above keeps its day's key.
+      await lockAllHolds(em);
       const rows = toDestroyed(await em.query(
-        `UPDATE data_keys k SET wrapped = NULL, destroyed_at = $2, expired_at = c.since, destroyed_by_run_id = $3
-           FROM unnest($1::uuid[], $4::timestamptz[]) AS c(id, since)
-          WHERE k.id = c.id AND k.destroyed_at IS NULL AND NOT ${dayMayBeHeldSql('k')}
-          ${returningDestroyed}`,
-        [candidates.map((c) => c.id), this.clock.now(), runId, candidates.map((c) => c.since)],
+        `WITH p AS MATERIALIZED (${purgeableKeysSql('$1', false)}),
+              locked AS MATERIALIZED (SELECT l.id FROM data_keys l JOIN p ON p.id = l.id ORDER BY l.id FOR UPDATE OF l)
+         UPDATE data_keys k SET wrapped = NULL, destroyed_at = $2, expired_at = p.since, destroyed_by_run_id = $3
+           FROM p WHERE k.id = p.id AND k.id IN (SELECT id FROM locked) AND k.destroyed_at IS NULL
+         ${returningDestroyed}`,
+        [now, this.clock.now(), runId],
       ));
       if (rows.length) {
         await this.audit.record(em, actor, {

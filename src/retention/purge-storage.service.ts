@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -35,19 +36,31 @@ export class PurgeStorageService {
   }
 
   /**
-   * Stores, on every key a purge destroyed and nobody counted yet, how many values were under it.
-   * Nothing can be written under a destroyed key, so the count is final. Returns the runs whose
+   * One transaction of storage work, then a pause long enough that such work keeps the database
+   * busy for at most PURGE_RECLAIM_DUTY_PERCENT of the time.
+   */
+  private async paced<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const result = await retrying(this.dataSource, work);
+    const duty = this.config.retention.reclaimDutyPercent / 100;
+    if (duty < 1) await sleep(((Date.now() - started) * (1 - duty)) / duty);
+    return result;
+  }
+
+  /**
+   * Stores, on every key a purge destroyed and nobody counted yet, how many values were under it
+   * (paced like the storage work). Nothing can be written under a destroyed key, so the count is final. Returns the runs whose
    * keys were counted (an interrupted run's keys are counted by the next).
    */
   async countDestroyed(): Promise<Set<string>> {
     const runs = new Set<string>();
     for (;;) {
-      const rows = (await this.dataSource.query(
+      const rows = (await this.paced((em) => em.query(
         `UPDATE data_keys k SET message_count = (SELECT count(*) FROM messages m WHERE ${underKeySql()})
           WHERE k.id IN (SELECT id FROM data_keys WHERE destroyed_at IS NOT NULL AND destroyed_by_run_id IS NOT NULL AND message_count IS NULL
                           ORDER BY id LIMIT ${KEYS_PER_COUNT})
           RETURNING k.destroyed_by_run_id AS run_id`,
-      )) as [{ run_id: string }[], number];
+      ))) as [{ run_id: string }[], number];
       for (const r of rows[0]) runs.add(r.run_id);
       if (rows[1] < KEYS_PER_COUNT) break;
     }
@@ -88,7 +101,7 @@ export class PurgeStorageService {
     let after = FIRST;
     while (next < keys.length && Date.now() < deadline) {
       // Applied only once the transaction commits: a retried attempt starts from the same place.
-      const step = await retrying(this.dataSource, async (em) => {
+      const step = await this.paced(async (em) => {
         let [index, position, n] = [next, after, 0];
         const done: string[] = [];
         while (index < keys.length && n < this.batchSize) {
@@ -148,7 +161,7 @@ export class PurgeStorageService {
     for (const { customer_id: customerId, cutoff } of customers) {
       let after = FIRST;
       while (Date.now() < deadline) {
-        const batch = await retrying(this.dataSource, async (em) => {
+        const batch = await this.paced(async (em) => {
           const [row] = (await em.query(
             `WITH scanned AS MATERIALIZED (
                SELECT m.id, m.submitted_at FROM messages m

@@ -71,7 +71,6 @@ export class PurgeService {
   }
 
   private async runLocked(actor: Actor, trigger: 'schedule' | 'manual', now: Date): Promise<PurgeRunSummary> {
-    await this.markInterrupted(actor);
     const run = await this.dataSource.getRepository(PurgeRun).save({ trigger, status: 'running', startedAt: this.clock.now() });
     const summary: PurgeRunSummary = {
       runId: run.id, keysDestroyed: 0, messagesDestroyed: 0, messagesRekeyed: 0, messagesReclaimed: 0, messagesDeleted: 0,
@@ -88,6 +87,8 @@ export class PurgeService {
     };
     try {
       destroyed.push(...(await timed('destroyMs', () => this.keys.destroyUnheld(actor, run.id, now))));
+      // After the destruction, which must not wait for bookkeeping: the keys it destroyed are this run's, not the dead one's.
+      await this.markInterrupted(actor, run.id);
       const settled = await timed('destroyMs', () => this.keys.settleHeld(actor, run.id, now));
       destroyed.push(...settled.destroyed);
       summary.messagesRekeyed = settled.rekeyed;
@@ -120,7 +121,7 @@ export class PurgeService {
    * Holding the purge lock, no other run is going: a run still marked running died with its
    * process. Its counts are restated from the keys it destroyed; this run finishes its work.
    */
-  private async markInterrupted(actor: Actor): Promise<void> {
+  private async markInterrupted(actor: Actor, currentRunId: string): Promise<void> {
     await this.dataSource.transaction(async (em) => {
       const [rows] = (await em.query(
         `UPDATE purge_runs r SET status = 'interrupted', finished_at = $1,
@@ -128,8 +129,8 @@ export class PurgeService {
                 keys_destroyed = (SELECT count(*) FROM data_keys k WHERE k.destroyed_by_run_id = r.id),
                 messages_destroyed = (SELECT coalesce(sum(message_count), 0) FROM data_keys k WHERE k.destroyed_by_run_id = r.id),
                 max_lag_ms = (SELECT (extract(epoch FROM max(k.destroyed_at - k.expired_at)) * 1000)::bigint FROM data_keys k WHERE k.destroyed_by_run_id = r.id)
-          WHERE r.status = 'running' RETURNING r.id, r.keys_destroyed`,
-        [this.clock.now()],
+          WHERE r.status = 'running' AND r.id <> $2 RETURNING r.id, r.keys_destroyed`,
+        [this.clock.now(), currentRunId],
       )) as [{ id: string; keys_destroyed: number }[], number];
       for (const row of rows) {
         await this.audit.record(em, actor, { action: 'purge.run_interrupted', subjectType: 'PurgeRun', subjectId: row.id, changes: { keysDestroyed: row.keys_destroyed } });

@@ -50,15 +50,26 @@ export const heldSql = (m = 'm') => `EXISTS (
        AND (h.from_at IS NULL OR ${m}.submitted_at >= h.from_at)
        AND (h.to_at IS NULL OR ${m}.submitted_at < h.to_at))`;
 
-const HOLD_LOCK = 0x484f_4c44; // "HOLD"
+const HOLD_LOCK = 0x484f_4c44; // "HOLD", with the customer's hash
+const ALL_HOLDS_LOCK = [0x4841_4c4c, 0]; // "HALL"
 
 /**
  * Serialises, per customer, placing and releasing legal holds with destroying that customer's
  * data (purge, erasure): a hold placed while a key is being destroyed either is seen by the
- * destruction or waits for it to finish. Taken inside the caller's transaction.
+ * destruction or waits for it to finish. Taken inside the caller's transaction, before it locks
+ * anything else: exclusive on the customer's lock and shared on the lock that the purge's bulk
+ * destruction of all customers' keys takes exclusively (lockAllHolds).
  */
 export async function lockCustomerHolds(em: EntityManager, customerId: string): Promise<void> {
-  await em.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [HOLD_LOCK, customerId]);
+  await em.query('SELECT pg_advisory_xact_lock_shared($1, $2), pg_advisory_xact_lock($3, hashtext($4))', [...ALL_HOLDS_LOCK, HOLD_LOCK, customerId]);
+}
+
+/**
+ * lockCustomerHolds for every customer at once, for the length of the caller's transaction: one
+ * lock, however many customers, for the purge's one statement that destroys every unheld expired key.
+ */
+export async function lockAllHolds(em: EntityManager): Promise<void> {
+  await em.query('SELECT pg_advisory_xact_lock($1, $2)', ALL_HOLDS_LOCK);
 }
 
 /**
