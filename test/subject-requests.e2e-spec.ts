@@ -185,6 +185,7 @@ describe('data-subject requests', () => {
         `SELECT action, changes, actor_type FROM audit_log WHERE subject_type = 'DataSubjectRequest' AND subject_id = $1 ORDER BY seq`, [request.id],
       );
       expect(audit.map((e) => e.action)).toEqual(['data_subject_request.created', 'data_subject_request.completed', 'data_subject_request.exported']);
+      expect(audit[0].changes).toEqual({ customerId: customerA, kind: 'access', withReference: true });
       expect(audit[2].changes).toEqual({ customerId: customerA, messageCount: 6, decryptedValues: { msisdn: 6, body: 5 } });
       // Nothing decrypted was kept.
       const [stored] = await t.db.superuser<Record<string, unknown>>('SELECT * FROM data_subject_requests WHERE id = $1', [request.id]);

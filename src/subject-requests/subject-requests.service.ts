@@ -65,7 +65,8 @@ export class SubjectRequestsService {
       }));
       await this.audit.record(em, actor, {
         action: 'data_subject_request.created', subjectType: 'DataSubjectRequest', subjectId: request.id,
-        changes: { customerId: request.customerId, kind: request.kind, reference: request.reference },
+        // The reference is free text a customer types (it could name the person): the request row keeps it, the unerasable log does not.
+        changes: { customerId: request.customerId, kind: request.kind, withReference: request.reference !== null },
       });
       let destroyedValues: Record<string, number> | undefined;
       if (request.kind === 'access') {
