@@ -3,18 +3,10 @@ import { EntityManager } from 'typeorm';
 import { isUuid } from '../common/ids';
 import { createDataSource } from '../database/data-source';
 import type { DatabaseServer } from '../database/database-server';
-import { verifyStatement } from './certificates.service';
+import { parseStatement, SignedCertificate, verifyCertificate } from './certificate-statement';
 import { DeletionCertificate } from './deletion-certificate.entity';
-import { parseStatement, statementBelongsTo } from './deletion-certificates.service';
-import { SigningKey } from './signing-key.entity';
 
 const USAGE = 'usage: npm run cli -- certificates:verify <certificate-id>\n       npm run cli -- certificates:verify --file <certificate.json>';
-
-interface Signed {
-  statement: string;
-  signature: string;
-  signingKeyId: string;
-}
 
 interface Outcome {
   certificateId: string | null;
@@ -40,7 +32,7 @@ export const certificatesVerifyCommand = {
       process.stderr.write(`${USAGE}\n`);
       return 2;
     }
-    let fromFile: { signed: Signed; row?: { id: string; customerId: string } } | undefined;
+    let fromFile: { signed: SignedCertificate; row?: { id: string; customerId: string } } | undefined;
     if (file) {
       const read = readCertificateFile(file);
       if (typeof read === 'string') return print({ certificateId: null, valid: false, signingKeyId: null, reason: read }, 2);
@@ -62,20 +54,13 @@ export const certificatesVerifyCommand = {
   },
 };
 
-async function verifyPublished(em: EntityManager, c: Signed, row?: { id: string; customerId: string }): Promise<Outcome> {
-  const named = parseStatement(c.statement);
-  const certificateId = row?.id ?? (typeof named?.certificateId === 'string' ? named.certificateId : null);
-  const invalid = (reason: string): Outcome => ({ certificateId, valid: false, signingKeyId: c.signingKeyId, reason });
-  const key = await em.findOneBy(SigningKey, { id: c.signingKeyId });
-  if (!key) return invalid('unknown signing key');
-  if (!verifyStatement(c.statement, c.signature, key.publicKey)) return invalid('signature does not match the statement');
-  if (named?.signingKeyId !== c.signingKeyId) return invalid('statement names another signing key');
-  if (row && !statementBelongsTo(c.statement, row)) return invalid('the signed statement belongs to another certificate');
-  return { certificateId, valid: true, signingKeyId: c.signingKeyId };
+async function verifyPublished(em: EntityManager, c: SignedCertificate, row?: { id: string; customerId: string }): Promise<Outcome> {
+  const named = parseStatement(c.statement)?.certificateId;
+  return { certificateId: row?.id ?? (typeof named === 'string' ? named : null), ...(await verifyCertificate(em, c, row)) };
 }
 
 /** The certificate in a JSON file, or why it is not one. */
-function readCertificateFile(path: string): { signed: Signed; row?: { id: string; customerId: string } } | string {
+function readCertificateFile(path: string): { signed: SignedCertificate; row?: { id: string; customerId: string } } | string {
   let value: Record<string, unknown>;
   try {
     value = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;

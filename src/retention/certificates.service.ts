@@ -1,12 +1,13 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { canonicalize } from 'json-canonicalize';
-import { createHash, createPrivateKey, createPublicKey, KeyObject, randomUUID, sign, verify } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, KeyObject, randomUUID, sign } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Actor } from '../access/ability';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { messageCountsOf } from './certificate-statement';
 import { DeletionCertificate } from './deletion-certificate.entity';
 import { SigningKey } from './signing-key.entity';
 
@@ -106,36 +107,10 @@ export class CertificatesService implements OnApplicationBootstrap {
       action: 'certificate.issued', subjectType: 'DeletionCertificate', subjectId: id,
       changes: {
         customerId: content.customerId, source: content.source, method: content.method,
-        // Per category: one message's phone number and body are two destroyed values, not two messages.
-        messageCounts: Object.fromEntries(['msisdn', 'body', 'delivery_metadata'].map((c) => [c, content.destroyed.filter((d) => d.category === c).reduce((n, d) => n + d.messageCount, 0)])),
+        messageCounts: messageCountsOf(content.destroyed),
       },
     });
     return certificate;
-  }
-
-  /** Checks a certificate's signature against the published key it names. */
-  async verify(em: EntityManager, certificate: Pick<DeletionCertificate, 'statement' | 'signature' | 'signingKeyId'>): Promise<{ valid: boolean; signingKeyId: string; reason?: string }> {
-    const key = await em.findOneBy(SigningKey, { id: certificate.signingKeyId });
-    if (!key) return { valid: false, signingKeyId: certificate.signingKeyId, reason: 'unknown signing key' };
-    const valid = verifyStatement(certificate.statement, certificate.signature, key.publicKey);
-    let named: string | undefined;
-    try {
-      named = (JSON.parse(certificate.statement) as { signingKeyId?: string }).signingKeyId;
-    } catch {
-      named = undefined;
-    }
-    if (!valid) return { valid: false, signingKeyId: certificate.signingKeyId, reason: 'signature does not match the statement' };
-    if (named !== certificate.signingKeyId) return { valid: false, signingKeyId: certificate.signingKeyId, reason: 'statement names another signing key' };
-    return { valid: true, signingKeyId: certificate.signingKeyId };
-  }
-}
-
-/** Offline check, e.g. by a customer holding the statement, the signature and the published PEM. */
-export function verifyStatement(statement: string, signatureBase64: string, publicKeyPem: string): boolean {
-  try {
-    return verify(null, Buffer.from(statement, 'utf8'), createPublicKey(publicKeyPem), Buffer.from(signatureBase64, 'base64'));
-  } catch {
-    return false;
   }
 }
 

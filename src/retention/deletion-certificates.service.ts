@@ -5,40 +5,13 @@ import type { Actor } from '../access/ability';
 import { loadVisible } from '../access/load-visible';
 import { scopeQuery } from '../access/scoping';
 import { decodeCursor, isTimeCursor, Page, toPage } from '../common/pagination';
+import { messageCountsOf, parseStatement, verifyCertificate } from './certificate-statement';
 import { CertificatesService } from './certificates.service';
 import { DeletionCertificate } from './deletion-certificate.entity';
 import { CertificateQuery, CertificateResponse, CertificateSummary, CertificateVerification, SigningKeyResponse } from './dto/certificate.dto';
 import { SigningKey } from './signing-key.entity';
 
 const CERTIFICATE = { entity: DeletionCertificate, subject: 'DeletionCertificate' as const, name: 'Deletion certificate' };
-
-interface Statement {
-  certificateId?: unknown;
-  customerId?: unknown;
-  method?: unknown;
-  destroyedAt?: unknown;
-  destroyed?: unknown;
-  retainedUnderHold?: unknown;
-}
-
-/** Parses a signed statement; null when it is not a JSON object (a damaged row must still list). */
-export function parseStatement(text: string): (Statement & Record<string, unknown>) | null {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Statement & Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * A valid signature proves the statement, not the row it sits in: a statement signed for another
- * certificate (another customer's, say) copied into this row must not pass.
- */
-export function statementBelongsTo(text: string, row: { id: string; customerId: string }): boolean {
-  const s = parseStatement(text);
-  return s?.certificateId === row.id && s.customerId === row.customerId;
-}
 
 /** Reading and verifying deletion certificates; issuing is CertificatesService's. Customers see their own. */
 @Injectable()
@@ -72,11 +45,7 @@ export class DeletionCertificatesService {
   async verify(actor: Actor, id: string): Promise<CertificateVerification> {
     const em = this.dataSource.manager;
     const certificate = await loadVisible(em, actor, 'read', CERTIFICATE, id);
-    const result = await this.certificates.verify(em, certificate);
-    if (result.valid && !statementBelongsTo(certificate.statement, certificate)) {
-      return { valid: false, signingKeyId: certificate.signingKeyId, reason: 'the signed statement belongs to another certificate' };
-    }
-    return result;
+    return verifyCertificate(em, certificate, certificate);
   }
 
   /** Every public key that ever signed a certificate, oldest first. Public: it holds no secret. */
@@ -95,8 +64,7 @@ function toSummary(c: DeletionCertificate): CertificateSummary {
     id: c.id, customerId: c.customerId, runId: c.runId, requestId: c.requestId, issuedAt: c.issuedAt.toISOString(),
     method: typeof s?.method === 'string' ? s.method : null,
     destroyedAt: typeof s?.destroyedAt === 'string' ? s.destroyedAt : null,
-    messageCounts: destroyed ? Object.fromEntries(['msisdn', 'body', 'delivery_metadata'].map((category) => [category,
-      destroyed.filter((d) => d?.category === category).reduce((n, d) => n + (typeof d.messageCount === 'number' ? d.messageCount : 0), 0)])) : null,
+    messageCounts: destroyed ? messageCountsOf(destroyed) : null,
     retainedUnderHold: typeof s?.retainedUnderHold === 'number' ? s.retainedUnderHold : null,
     signingKeyId: c.signingKeyId,
   };
