@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { AuditService } from '../src/audit/audit.service';
 import { Clock } from '../src/common/clock';
 import { SYSTEM_ACTOR } from '../src/jobs/jobs.service';
 import { KeyRing } from '../src/messages/key-ring';
 import type { NewMessage } from '../src/messages/message-store';
 import { MessageStore } from '../src/messages/message-store';
 import { Message } from '../src/messages/message.entity';
-import { CertificatesService, verifyStatement } from '../src/retention/certificates.service';
+import { verifyCertificate, verifyStatement } from '../src/retention/certificate-statement';
+import { CertificatesService } from '../src/retention/certificates.service';
 import { DeletionCertificate } from '../src/retention/deletion-certificate.entity';
 import { PurgeRunSummary, PurgeService } from '../src/retention/purge.service';
 import { ADMIN, createUser, login, startTestApp, TestApp } from './support/app';
@@ -124,6 +126,15 @@ describe('purge (crypto-shredding on real Postgres)', () => {
       const before = await read(ids);
       expect(before.every((p) => p !== 'deleted' && p.msisdn && p.body)).toBe(true);
 
+      // A destruction that fails (here its audit entry cannot be written) is undone whole: nothing
+      // is destroyed, and the run is on record as failed.
+      const audit = jest.spyOn(t.app.get(AuditService), 'record').mockRejectedValueOnce(new Error('the audit log is unavailable'));
+      await expect(purge('2026-03-01T00:00:00Z')).rejects.toThrow('the audit log is unavailable');
+      audit.mockRestore();
+      expect(await read(ids)).toEqual(before);
+      expect(await t.db.superuser('SELECT status, error, keys_destroyed FROM purge_runs ORDER BY started_at DESC LIMIT 1'))
+        .toEqual([{ status: 'failed', error: 'the audit log is unavailable', keys_destroyed: 0 }]);
+
       first = await purge('2026-03-01T00:00:00Z');
 
       const after = await read(ids);
@@ -166,7 +177,7 @@ describe('purge (crypto-shredding on real Postgres)', () => {
 
       const certs = t.app.get(CertificatesService);
       for (const c of [acmeCert, globexCert]) {
-        await expect(certs.verify(t.app.get(DataSource).manager, c)).resolves.toMatchObject({ valid: true });
+        await expect(verifyCertificate(t.app.get(DataSource).manager, c, c)).resolves.toMatchObject({ valid: true });
         expect(verifyStatement(c.statement, c.signature, certs.publicKeyPem)).toBe(true);
       }
       expect((await keysOf(acme)).filter((k) => !k.live).every((k) => k.certificate_id === acmeCert.id)).toBe(true);

@@ -57,11 +57,13 @@ export class PurgeKeysService {
    * moment the data becomes unreadable, in every copy of the database. It runs under the lock
    * that placing a hold takes shared (lockAllHolds), so a hold placed meanwhile either is seen
    * here or waits until this commits; the keys' row locks are taken in id order, the order
-   * ingestion takes them FOR SHARE in, so the two never deadlock.
+   * ingestion takes them FOR SHARE in, so the two never deadlock. `recordRun` writes the run's
+   * row in the same transaction.
    */
-  async destroyUnheld(actor: Actor, runId: string, now: Date): Promise<DestroyedKey[]> {
+  async destroyUnheld(actor: Actor, runId: string, now: Date, recordRun: (em: EntityManager) => Promise<unknown>): Promise<DestroyedKey[]> {
     const destroyed = await retrying(this.dataSource, async (em) => {
       await lockAllHolds(em);
+      await recordRun(em);
       const rows = toDestroyed(await em.query(
         `WITH p AS MATERIALIZED (${purgeableKeysSql('$1', false)}),
               locked AS MATERIALIZED (SELECT l.id FROM data_keys l JOIN p ON p.id = l.id ORDER BY l.id FOR UPDATE OF l)

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import type { Actor } from '../access/ability';
@@ -71,7 +72,8 @@ export class PurgeService {
   }
 
   private async runLocked(actor: Actor, trigger: 'schedule' | 'manual', now: Date): Promise<PurgeRunSummary> {
-    const run = await this.dataSource.getRepository(PurgeRun).save({ trigger, status: 'running', startedAt: this.clock.now() });
+    // Written by the transaction that destroys the expired keys, which must not wait for a commit of its own.
+    const run = { id: randomUUID(), trigger, status: 'running' as const, startedAt: this.clock.now() };
     const summary: PurgeRunSummary = {
       runId: run.id, keysDestroyed: 0, messagesDestroyed: 0, messagesRekeyed: 0, messagesReclaimed: 0, messagesDeleted: 0,
       certificatesIssued: 0, maxLagMs: null, timings: { destroyMs: 0, certifyMs: 0, reclaimMs: 0, deleteMs: 0 },
@@ -86,7 +88,7 @@ export class PurgeService {
       }
     };
     try {
-      destroyed.push(...(await timed('destroyMs', () => this.keys.destroyUnheld(actor, run.id, now))));
+      destroyed.push(...(await timed('destroyMs', () => this.keys.destroyUnheld(actor, run.id, now, (em) => em.insert(PurgeRun, run)))));
       // After the destruction, which must not wait for bookkeeping: the keys it destroyed are this run's, not the dead one's.
       await this.markInterrupted(actor, run.id);
       const settled = await timed('destroyMs', () => this.keys.settleHeld(actor, run.id, now));
@@ -112,7 +114,8 @@ export class PurgeService {
     } catch (error) {
       const message = (error as Error).message.slice(0, 500);
       this.logger.error(`purge run ${run.id} failed: ${message}`);
-      await this.dataSource.getRepository(PurgeRun).update({ id: run.id }, { ...columns(summary), status: 'failed', finishedAt: this.clock.now(), error: message });
+      // An upsert: when the destroying transaction failed, the run's row went with it.
+      await this.dataSource.getRepository(PurgeRun).upsert({ ...run, ...columns(summary), status: 'failed', finishedAt: this.clock.now(), error: message }, ['id']);
       throw error;
     }
   }
