@@ -58,10 +58,10 @@ export class PurgeKeysService {
    * that placing a hold takes shared (lockAllHolds), so a hold placed meanwhile either is seen
    * here or waits until this commits; the keys' row locks are taken in id order, the order
    * ingestion takes them FOR SHARE in, so the two never deadlock. `recordRun` writes the run's
-   * row in the same transaction.
+   * row in the same transaction, on the run's own connection `session` (no wait for another).
    */
-  async destroyUnheld(actor: Actor, runId: string, now: Date, recordRun: (em: EntityManager) => Promise<unknown>): Promise<DestroyedKey[]> {
-    const destroyed = await retrying(this.dataSource, async (em) => {
+  async destroyUnheld(session: EntityManager, actor: Actor, runId: string, now: Date, recordRun: (em: EntityManager) => Promise<unknown>): Promise<DestroyedKey[]> {
+    const destroyed = await retrying(session, async (em) => {
       await lockAllHolds(em);
       await recordRun(em);
       const rows = toDestroyed(await em.query(

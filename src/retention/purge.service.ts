@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import type { Actor } from '../access/ability';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
@@ -61,7 +61,7 @@ export class PurgeService {
       const [{ locked }] = (await session.query('SELECT pg_try_advisory_lock($1, $2) AS locked', PURGE_LOCK)) as { locked: boolean }[];
       if (!locked) throw new ConflictError('A purge run is already in progress');
       try {
-        return await this.runLocked(actor, trigger, now);
+        return await this.runLocked(session.manager, actor, trigger, now);
       } finally {
         // A lost connection has let the lock go already; its error must not hide the run's outcome.
         await session.query('SELECT pg_advisory_unlock($1, $2)', PURGE_LOCK).catch(() => undefined);
@@ -71,7 +71,7 @@ export class PurgeService {
     }
   }
 
-  private async runLocked(actor: Actor, trigger: 'schedule' | 'manual', now: Date): Promise<PurgeRunSummary> {
+  private async runLocked(session: EntityManager, actor: Actor, trigger: 'schedule' | 'manual', now: Date): Promise<PurgeRunSummary> {
     // Written by the transaction that destroys the expired keys, which must not wait for a commit of its own.
     const run = { id: randomUUID(), trigger, status: 'running' as const, startedAt: this.clock.now() };
     const summary: PurgeRunSummary = {
@@ -88,7 +88,7 @@ export class PurgeService {
       }
     };
     try {
-      destroyed.push(...(await timed('destroyMs', () => this.keys.destroyUnheld(actor, run.id, now, (em) => em.insert(PurgeRun, run)))));
+      destroyed.push(...(await timed('destroyMs', () => this.keys.destroyUnheld(session, actor, run.id, now, (em) => em.insert(PurgeRun, run)))));
       // After the destruction, which must not wait for bookkeeping: the keys it destroyed are this run's, not the dead one's.
       await this.markInterrupted(actor, run.id);
       const settled = await timed('destroyMs', () => this.keys.settleHeld(actor, run.id, now));
