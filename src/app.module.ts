@@ -17,6 +17,7 @@ import { NotificationsModule } from './notifications/notifications.module';
 import { PublicModule } from './public/public.module';
 import { RecordsModule } from './records/records.module';
 import { PurgeModule } from './retention/purge.module';
+import { IncidentsModule } from './incidents/incidents.module';
 import { RetentionModule } from './retention/retention.module';
 import { SubjectRequestsModule } from './subject-requests/subject-requests.module';
 import { SubprocessorsModule } from './subprocessors/subprocessors.module';
@@ -34,6 +35,7 @@ export class AppModule {
         CustomersModule,
         DpasModule,
         HealthModule,
+        IncidentsModule,
         JobsModule,
         LoggerModule.forRoot({
           // Nest 11's path syntax for "every route" (the library's default '*' is the legacy form).

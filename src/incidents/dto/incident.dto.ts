@@ -1,0 +1,148 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength,
+} from 'class-validator';
+import { PageQuery } from '../../common/pagination';
+import { IsTimestamp } from '../../common/validation';
+import { INCIDENT_DATA_CATEGORIES, INCIDENT_NATURES, type IncidentDataCategory, type IncidentNature } from '../incident.entity';
+import { INCIDENT_STATUSES, type IncidentStatus } from '../incident-lifecycle';
+
+export class ReportIncidentDto {
+  @ApiProperty({ minLength: 3, maxLength: 200 })
+  @IsString()
+  @MinLength(3)
+  @MaxLength(200)
+  title: string;
+
+  @ApiProperty({ maxLength: 20000 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(20000)
+  description: string;
+
+  @ApiProperty({ format: 'date-time', description: 'when the incident was detected' })
+  @IsTimestamp()
+  detectedAt: string;
+
+  @ApiProperty({ format: 'date-time', description: 'when the provider became aware of it: the notification deadlines count from here; not before detectedAt' })
+  @IsTimestamp()
+  becameAwareAt: string;
+
+  @ApiPropertyOptional({ type: [String], description: 'the sub-processors the incident happened at' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ArrayUnique()
+  @IsUUID('all', { each: true })
+  subprocessorIds?: string[];
+
+  @ApiPropertyOptional({ type: [String], description: 'internal systems affected (names, e.g. "sms-gateway")' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @ArrayUnique()
+  @IsString({ each: true })
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9 ._\-/]{0,99}$/, { each: true, message: 'each internal system must be a name of up to 100 letters, digits, spaces and . _ - /' })
+  internalSystems?: string[];
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'start of the exposed time window (message submitted-at)' })
+  @IsOptional()
+  @IsTimestamp()
+  windowFrom?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'end of the exposed time window (exclusive)' })
+  @IsOptional()
+  @IsTimestamp()
+  windowTo?: string;
+
+  @ApiProperty({ enum: INCIDENT_DATA_CATEGORIES, isArray: true })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayUnique()
+  @IsIn(INCIDENT_DATA_CATEGORIES, { each: true })
+  dataCategories: IncidentDataCategory[];
+
+  @ApiProperty({ enum: INCIDENT_NATURES, isArray: true, description: 'loss of confidentiality, integrity and/or availability' })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayUnique()
+  @IsIn(INCIDENT_NATURES, { each: true })
+  nature: IncidentNature[];
+
+  @ApiProperty()
+  @IsBoolean()
+  maliciousIntent: boolean;
+}
+
+export class TransitionIncidentDto {
+  @ApiProperty({ enum: INCIDENT_STATUSES })
+  @IsIn(INCIDENT_STATUSES)
+  to: IncidentStatus;
+
+  @ApiPropertyOptional({ minLength: 10, maxLength: 2000, description: 'why; required to dismiss' })
+  @IsOptional()
+  @IsString()
+  @MinLength(10)
+  @MaxLength(2000)
+  reason?: string;
+}
+
+export class IncidentCommentDto {
+  @ApiProperty({ minLength: 1, maxLength: 10000 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(10000)
+  text: string;
+}
+
+export class IncidentQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: INCIDENT_STATUSES })
+  @IsOptional()
+  @IsIn(INCIDENT_STATUSES)
+  status?: IncidentStatus;
+}
+
+export class IncidentEventResponse {
+  id: string;
+  at: string;
+  @ApiProperty({ enum: ['reported', 'status_changed', 'comment'] })
+  kind: string;
+  fromStatus: string | null;
+  toStatus: string | null;
+  text: string | null;
+  actorId: string | null;
+}
+
+export class IncidentResponse {
+  id: string;
+  title: string;
+  description: string;
+  detectedAt: string;
+  becameAwareAt: string;
+  subprocessorIds: string[];
+  internalSystems: string[];
+  windowFrom: string | null;
+  windowTo: string | null;
+  @ApiProperty({ enum: INCIDENT_DATA_CATEGORIES, isArray: true })
+  dataCategories: IncidentDataCategory[];
+  @ApiProperty({ enum: INCIDENT_NATURES, isArray: true })
+  nature: IncidentNature[];
+  maliciousIntent: boolean;
+  @ApiProperty({ enum: INCIDENT_STATUSES })
+  status: IncidentStatus;
+  /** The statuses this incident may move to next. */
+  @ApiProperty({ enum: INCIDENT_STATUSES, isArray: true })
+  allowedTransitions: IncidentStatus[];
+  reportedBy: string | null;
+  reportedAt: string;
+  updatedAt: string;
+  /** Only on GET /incidents/:id and the answers of its changes: every step and comment, oldest first. */
+  @ApiPropertyOptional({ type: [IncidentEventResponse] })
+  timeline?: IncidentEventResponse[];
+}
+
+export class IncidentPage {
+  @ApiProperty({ type: [IncidentResponse] })
+  items: IncidentResponse[];
+  nextCursor: string | null;
+}

@@ -1,0 +1,41 @@
+import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+export const INCIDENT_EVENT_KINDS = ['reported', 'status_changed', 'comment'] as const;
+export type IncidentEventKind = (typeof INCIDENT_EVENT_KINDS)[number];
+
+/**
+ * One entry of an incident's timeline: its report, each change of status (with the reason a
+ * dismissal must give) and each comment, in the order they happened (`seq`). Never changed or
+ * deleted. Free text stays here, out of the audit log, which can never be erased.
+ */
+@Entity({ name: 'incident_events' })
+@Index('incident_events_incident_idx', ['incidentId', 'seq'])
+@Check('incident_events_kind_check', `kind IN (${INCIDENT_EVENT_KINDS.map((k) => `'${k}'`).join(', ')})`)
+export class IncidentEvent {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'incident_id', type: 'uuid' })
+  incidentId: string;
+
+  @Column({ type: 'bigint', generated: 'identity', generatedIdentity: 'ALWAYS', insert: false, update: false })
+  seq: string;
+
+  @Column({ type: 'timestamptz', precision: 3 })
+  at: Date;
+
+  @Column({ type: 'text' })
+  kind: IncidentEventKind;
+
+  @Column({ name: 'from_status', type: 'text', nullable: true })
+  fromStatus: string | null;
+
+  @Column({ name: 'to_status', type: 'text', nullable: true })
+  toStatus: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  text: string | null;
+
+  @Column({ name: 'actor_id', type: 'uuid', nullable: true })
+  actorId: string | null;
+}

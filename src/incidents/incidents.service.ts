@@ -1,0 +1,162 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import type { Action, Actor } from '../access/ability';
+import { loadVisible } from '../access/load-visible';
+import { scopeQuery } from '../access/scoping';
+import { AuditService } from '../audit/audit.service';
+import { Clock } from '../common/clock';
+import { ForbiddenError, InvalidTransitionError, ValidationProblem } from '../common/errors';
+import { decodeCursor, isTimeCursor, Page, toPage } from '../common/pagination';
+import { IncidentCommentDto, IncidentEventResponse, IncidentQuery, IncidentResponse, ReportIncidentDto, TransitionIncidentDto } from './dto/incident.dto';
+import { IncidentEvent } from './incident-event.entity';
+import { Incident } from './incident.entity';
+import { actionFor, canTransition, INCIDENT_TRANSITIONS } from './incident-lifecycle';
+
+const INCIDENT = { entity: Incident, subject: 'Incident' as const, name: 'Incident' };
+
+/** How far ahead of this server's clock a reported time may lie (clocks differ a little). */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * Incidents and their timeline (docs/incidents.md): the security role reports and triages, the
+ * DPO decides whether there was a personal data breach. Every change writes its timeline entry and
+ * its audit entry in the same transaction; free text (description, reasons, comments) stays on
+ * the incident and its timeline, out of the audit log.
+ */
+@Injectable()
+export class IncidentsService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+  ) {}
+
+  async report(actor: Actor, dto: ReportIncidentDto): Promise<IncidentResponse> {
+    const now = this.clock.now();
+    const facts = {
+      detectedAt: new Date(dto.detectedAt), becameAwareAt: new Date(dto.becameAwareAt),
+      windowFrom: dto.windowFrom ? new Date(dto.windowFrom) : null, windowTo: dto.windowTo ? new Date(dto.windowTo) : null,
+      subprocessorIds: dto.subprocessorIds ?? [], internalSystems: dto.internalSystems ?? [],
+    };
+    return this.dataSource.transaction(async (em) => {
+      await this.checkFacts(em, facts, now);
+      const incident = await em.save(em.create(Incident, {
+        ...facts, title: dto.title, description: dto.description, dataCategories: dto.dataCategories, nature: dto.nature,
+        maliciousIntent: dto.maliciousIntent, status: 'reported', reportedBy: actorId(actor), reportedAt: now, updatedAt: now,
+      }));
+      await this.event(em, actor, incident, { kind: 'reported', toStatus: 'reported' });
+      await this.audit.record(em, actor, {
+        action: 'incident.reported', subjectType: 'Incident', subjectId: incident.id,
+        changes: {
+          subprocessorIds: incident.subprocessorIds, internalSystems: incident.internalSystems, dataCategories: incident.dataCategories,
+          nature: incident.nature, maliciousIntent: incident.maliciousIntent, becameAwareAt: incident.becameAwareAt,
+        },
+      });
+      return this.respond(em, incident);
+    });
+  }
+
+  async list(actor: Actor, query: IncidentQuery): Promise<Page<IncidentResponse>> {
+    const before = decodeCursor(query.cursor, isTimeCursor);
+    const qb = this.dataSource.getRepository(Incident).createQueryBuilder('i');
+    scopeQuery(qb, actor.ability, 'read', 'Incident');
+    if (query.status) qb.andWhere('i.status = :status', { status: query.status });
+    if (before) qb.andWhere('(i.reportedAt, i.id) < (:at, :id)', { at: before[0], id: before[1] });
+    const rows = await qb.orderBy('i.reportedAt', 'DESC').addOrderBy('i.id', 'DESC').limit(query.limit + 1).getMany();
+    return toPage(rows, query.limit, (i) => toResponse(i), (i) => [i.reportedAt.toISOString(), i.id]);
+  }
+
+  async get(actor: Actor, id: string): Promise<IncidentResponse> {
+    const em = this.dataSource.manager;
+    return this.respond(em, await loadVisible(em, actor, 'read', INCIDENT, id));
+  }
+
+  /**
+   * Moves an incident along its lifecycle: 409 naming the allowed next statuses when `to` is not
+   * one; 403 when the step is not the actor's to take (the breach decision is the DPO's); 400 when
+   * a dismissal gives no reason.
+   */
+  async transition(actor: Actor, id: string, dto: TransitionIncidentDto): Promise<IncidentResponse> {
+    return this.dataSource.transaction(async (em) => {
+      const incident = await loadVisible(em, actor, 'read', INCIDENT, id, true);
+      const from = incident.status;
+      if (!canTransition(from, dto.to)) throw new InvalidTransitionError('An incident', from, dto.to, INCIDENT_TRANSITIONS[from]);
+      this.mayTake(actor, actionFor(dto.to), dto.to);
+      if (dto.to === 'dismissed' && !dto.reason) {
+        throw new ValidationProblem([{ field: 'reason', messages: ['reason is required to dismiss an incident (at least 10 characters)'] }]);
+      }
+      incident.status = dto.to;
+      incident.updatedAt = this.clock.now();
+      await em.save(incident);
+      await this.event(em, actor, incident, { kind: 'status_changed', fromStatus: from, toStatus: dto.to, text: dto.reason ?? null });
+      await this.audit.record(em, actor, {
+        action: 'incident.status_changed', subjectType: 'Incident', subjectId: incident.id, changes: { status: { from, to: dto.to }, withReason: !!dto.reason },
+      });
+      return this.respond(em, incident);
+    });
+  }
+
+  async comment(actor: Actor, id: string, dto: IncidentCommentDto): Promise<IncidentResponse> {
+    return this.dataSource.transaction(async (em) => {
+      const incident = await loadVisible(em, actor, 'update', INCIDENT, id, true);
+      incident.updatedAt = this.clock.now();
+      await em.save(incident);
+      await this.event(em, actor, incident, { kind: 'comment', text: dto.text });
+      await this.audit.record(em, actor, { action: 'incident.commented', subjectType: 'Incident', subjectId: incident.id });
+      return this.respond(em, incident);
+    });
+  }
+
+  private mayTake(actor: Actor, action: Action, to: string): void {
+    if (!actor.ability.can(action, 'Incident')) {
+      throw new ForbiddenError(action === 'confirm' ? `Only the DPO decides whether there was a breach: moving an incident to ${to} is the DPO's step` : undefined);
+    }
+  }
+
+  /** Times in order and not in the future; the sub-processors named exist. Nothing is stored otherwise. */
+  private async checkFacts(em: EntityManager, f: { detectedAt: Date; becameAwareAt: Date; windowFrom: Date | null; windowTo: Date | null; subprocessorIds: string[]; internalSystems: string[] }, now: Date): Promise<void> {
+    const errors: { field: string; messages: string[] }[] = [];
+    const latest = now.getTime() + CLOCK_SKEW_MS;
+    if (f.detectedAt.getTime() > latest) errors.push({ field: 'detectedAt', messages: ['detectedAt must not be in the future'] });
+    if (f.becameAwareAt.getTime() > latest) errors.push({ field: 'becameAwareAt', messages: ['becameAwareAt must not be in the future'] });
+    if (f.becameAwareAt < f.detectedAt) errors.push({ field: 'becameAwareAt', messages: ['becameAwareAt must not be before detectedAt'] });
+    if (f.windowFrom && f.windowTo && f.windowFrom >= f.windowTo) errors.push({ field: 'windowTo', messages: ['windowTo must be later than windowFrom'] });
+    if (!f.subprocessorIds.length && !f.internalSystems.length) {
+      errors.push({ field: 'subprocessorIds', messages: ['name the affected sub-processors (subprocessorIds) and/or internal systems (internalSystems)'] });
+    }
+    if (f.subprocessorIds.length) {
+      const found = (await em.query('SELECT id FROM subprocessors WHERE id = ANY($1::uuid[])', [f.subprocessorIds])) as { id: string }[];
+      const unknown = f.subprocessorIds.filter((id) => !found.some((r) => r.id === id));
+      if (unknown.length) errors.push({ field: 'subprocessorIds', messages: [`no sub-processor with id ${unknown.join(', ')}`] });
+    }
+    if (errors.length) throw new ValidationProblem(errors);
+  }
+
+  private async event(em: EntityManager, actor: Actor, incident: Incident, e: Pick<IncidentEvent, 'kind'> & Partial<Pick<IncidentEvent, 'fromStatus' | 'toStatus' | 'text'>>): Promise<void> {
+    await em.insert(IncidentEvent, { incidentId: incident.id, at: incident.updatedAt, actorId: actorId(actor), fromStatus: null, toStatus: null, text: null, ...e });
+  }
+
+  private async respond(em: EntityManager, incident: Incident): Promise<IncidentResponse> {
+    const events = await em.find(IncidentEvent, { where: { incidentId: incident.id }, order: { seq: 'ASC' } });
+    return toResponse(incident, events.map(toEventResponse));
+  }
+}
+
+const actorId = (actor: Actor): string | null => (actor.kind === 'user' ? actor.id : null);
+
+function toResponse(i: Incident, timeline?: IncidentEventResponse[]): IncidentResponse {
+  return {
+    id: i.id, title: i.title, description: i.description, detectedAt: i.detectedAt.toISOString(), becameAwareAt: i.becameAwareAt.toISOString(),
+    subprocessorIds: i.subprocessorIds, internalSystems: i.internalSystems,
+    windowFrom: i.windowFrom?.toISOString() ?? null, windowTo: i.windowTo?.toISOString() ?? null,
+    dataCategories: i.dataCategories, nature: i.nature, maliciousIntent: i.maliciousIntent,
+    status: i.status, allowedTransitions: [...INCIDENT_TRANSITIONS[i.status]],
+    reportedBy: i.reportedBy, reportedAt: i.reportedAt.toISOString(), updatedAt: i.updatedAt.toISOString(),
+    ...(timeline ? { timeline } : {}),
+  };
+}
+
+function toEventResponse(e: IncidentEvent): IncidentEventResponse {
+  return { id: e.id, at: e.at.toISOString(), kind: e.kind, fromStatus: e.fromStatus, toStatus: e.toStatus, text: e.text, actorId: e.actorId };
+}

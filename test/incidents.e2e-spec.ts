@@ -1,0 +1,152 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AuditEntryResponse } from '../src/audit/audit.dto';
+import { Clock } from '../src/common/clock';
+import type { IncidentPage, IncidentResponse } from '../src/incidents/dto/incident.dto';
+import { ADMIN, createUser, login, startTestApp, TestApp } from './support/app';
+import { bearer, expectProblem, problemFields } from './support/http';
+import { seedCustomer, seedSubprocessor } from './support/registry-fixtures';
+
+const unique = (label: string) => `${label}-${randomBytes(4).toString('hex')}@example.test`;
+const NOW = new Date('2026-12-10T12:00:00.000Z');
+
+describe('incidents: report, triage, the DPO\'s breach decision, timeline', () => {
+  let t: TestApp;
+  const tokens: Record<'dpo' | 'legal' | 'auditor' | 'security' | 'customer', string> = {} as never;
+  let securityId: string;
+  let carrier: string;
+
+  beforeAll(async () => {
+    t = await startTestApp({ JOBS_ENABLED: 'false' });
+    jest.spyOn(t.app.get(Clock), 'now').mockImplementation(() => new Date(NOW));
+    const admin = await login(t, ADMIN.email, ADMIN.password);
+    const acme = await seedCustomer(t, { legalName: 'Acme Incidents' });
+    carrier = await seedSubprocessor(t, { legalEntity: 'Carrier Incident AG', country: 'DE' });
+    for (const role of ['dpo', 'legal', 'auditor'] as const) tokens[role] = (await createUser(t, admin, { email: unique(role), role })).token;
+    const security = await createUser(t, admin, { email: unique('security'), role: 'security' });
+    [securityId, tokens.security] = [security.id, security.token];
+    tokens.customer = (await createUser(t, admin, { email: unique('cust'), role: 'customer', customerId: acme })).token;
+  });
+  afterAll(() => t.close());
+
+  const report = (body: Record<string, unknown>, token = tokens.security) => t.http().post('/api/v1/incidents').set(bearer(token)).send(body);
+  const move = (id: string, to: string, token: string, reason?: string) =>
+    t.http().post(`/api/v1/incidents/${id}/transitions`).set(bearer(token)).send(reason ? { to, reason } : { to });
+  const incidentRows = () => t.db.superuser<{ n: string }>('SELECT count(*) AS n FROM incidents').then(([r]) => Number(r.n));
+  const auditOf = async (subjectId: string): Promise<AuditEntryResponse[]> => {
+    const res = await t.http().get('/api/v1/audit').query({ subjectType: 'Incident', subjectId }).set(bearer(tokens.auditor)).expect(200);
+    return (res.body as { items: AuditEntryResponse[] }).items.reverse();
+  };
+  const valid = () => ({
+    title: 'Carrier reports unauthorised access to its SMSC logs',
+    description: 'The carrier\'s SOC saw a compromised operator account export SMSC logs between 08:00 and 10:00 UTC.',
+    detectedAt: '2026-12-10T09:30:00Z', becameAwareAt: '2026-12-10T10:15:00Z',
+    subprocessorIds: [carrier], windowFrom: '2026-12-10T08:00:00Z', windowTo: '2026-12-10T10:00:00Z',
+    dataCategories: ['msisdn', 'body'], nature: ['confidentiality'], maliciousIntent: true,
+  });
+
+  it('lets security report an incident, which starts as reported with its first timeline entry, audited', async () => {
+    const res = await report(valid()).expect(201);
+    const incident = res.body as IncidentResponse;
+    expect(incident).toMatchObject({
+      status: 'reported', allowedTransitions: ['triage'], reportedBy: securityId, reportedAt: NOW.toISOString(),
+      subprocessorIds: [carrier], internalSystems: [], becameAwareAt: '2026-12-10T10:15:00.000Z', windowTo: '2026-12-10T10:00:00.000Z',
+    });
+    expect(incident.timeline).toEqual([expect.objectContaining({ kind: 'reported', toStatus: 'reported', actorId: securityId })]);
+    const [entry] = await auditOf(incident.id);
+    expect(entry).toMatchObject({ action: 'incident.reported', actorId: securityId });
+    // The free text stays on the incident, out of the log that can never be erased.
+    expect(JSON.stringify(entry)).not.toContain('SMSC');
+  });
+
+  it('refuses bad reports with a problem naming each field, and stores nothing', async () => {
+    const before = await incidentRows();
+    const cases: [Record<string, unknown>, string[]][] = [
+      [{ ...valid(), becameAwareAt: '2026-12-10T09:00:00Z' }, ['becameAwareAt']],
+      [{ ...valid(), detectedAt: '2026-12-11T09:00:00Z', becameAwareAt: '2026-12-11T10:00:00Z' }, ['becameAwareAt', 'detectedAt']],
+      [{ ...valid(), windowFrom: '2026-12-10T10:00:00Z', windowTo: '2026-12-10T08:00:00Z' }, ['windowTo']],
+      [{ ...valid(), subprocessorIds: [] }, ['subprocessorIds']],
+      [{ ...valid(), subprocessorIds: [randomUUID()] }, ['subprocessorIds']],
+      [{ ...valid(), dataCategories: [] }, ['dataCategories']],
+      [{ ...valid(), dataCategories: ['passwords'] }, ['dataCategories']],
+      [{ ...valid(), nature: ['theft'] }, ['nature']],
+      [{ ...valid(), maliciousIntent: 'yes' }, ['maliciousIntent']],
+      [{ ...valid(), detectedAt: '10/12/2026' }, ['detectedAt']],
+      [{ ...valid(), internalSystems: ['<script>'] }, ['internalSystems']],
+    ];
+    for (const [body, fields] of cases) {
+      const res = await report(body);
+      expectProblem(res, 400, 'validation');
+      expect(problemFields(res).sort()).toEqual(fields);
+    }
+    expect(await incidentRows()).toBe(before);
+  });
+
+  it('takes an internal-system incident without routing data', async () => {
+    const { subprocessorIds: _s, windowFrom: _f, windowTo: _t, ...rest } = valid();
+    const res = await report({ ...rest, internalSystems: ['sms-gateway'], nature: ['availability', 'integrity'], maliciousIntent: false }).expect(201);
+    expect(res.body).toMatchObject({ subprocessorIds: [], internalSystems: ['sms-gateway'], windowFrom: null, nature: ['availability', 'integrity'] });
+  });
+
+  it('walks the lifecycle: security triages, only the DPO confirms the breach, wrong steps answer 409 with the allowed ones', async () => {
+    const { id } = (await report(valid()).expect(201)).body as IncidentResponse;
+
+    const early = await move(id, 'notifying', tokens.security);
+    expectProblem(early, 409, 'invalid-transition');
+    expect(early.body).toMatchObject({ from: 'reported', to: 'notifying', allowed: ['triage'] });
+
+    await move(id, 'triage', tokens.security).expect(200);
+    const notTheirs = await move(id, 'confirmed_breach', tokens.security);
+    expectProblem(notTheirs, 403, 'forbidden');
+    expect((await t.http().get(`/api/v1/incidents/${id}`).set(bearer(tokens.dpo)).expect(200)).body).toMatchObject({ status: 'triage' });
+
+    const confirmed = (await move(id, 'confirmed_breach', tokens.dpo).expect(200)).body as IncidentResponse;
+    expect(confirmed).toMatchObject({ status: 'confirmed_breach', allowedTransitions: ['notifying'] });
+    await t.http().post(`/api/v1/incidents/${id}/comments`).set(bearer(tokens.security)).send({ text: 'Carrier confirms the export contained message bodies.' }).expect(200);
+    await move(id, 'notifying', tokens.security).expect(200);
+    await move(id, 'notified', tokens.dpo).expect(200);
+    const closed = (await move(id, 'closed', tokens.dpo).expect(200)).body as IncidentResponse;
+
+    expect(closed.allowedTransitions).toEqual([]);
+    expect(closed.timeline!.map((e) => [e.kind, e.fromStatus, e.toStatus])).toEqual([
+      ['reported', null, 'reported'],
+      ['status_changed', 'reported', 'triage'],
+      ['status_changed', 'triage', 'confirmed_breach'],
+      ['comment', null, null],
+      ['status_changed', 'confirmed_breach', 'notifying'],
+      ['status_changed', 'notifying', 'notified'],
+      ['status_changed', 'notified', 'closed'],
+    ]);
+    expect((await auditOf(id)).map((e) => e.action)).toEqual([
+      'incident.reported', 'incident.status_changed', 'incident.status_changed', 'incident.commented',
+      'incident.status_changed', 'incident.status_changed', 'incident.status_changed',
+    ]);
+    expectProblem(await move(id, 'triage', tokens.dpo), 409, 'invalid-transition');
+  });
+
+  it('dismisses only with a reason, and only by the DPO', async () => {
+    const { id } = (await report(valid()).expect(201)).body as IncidentResponse;
+    await move(id, 'triage', tokens.security).expect(200);
+    expectProblem(await move(id, 'dismissed', tokens.security, 'A false positive of the carrier\'s monitoring'), 403, 'forbidden');
+    const unexplained = await move(id, 'dismissed', tokens.dpo);
+    expectProblem(unexplained, 400, 'validation');
+    expect(problemFields(unexplained)).toEqual(['reason']);
+    const dismissed = (await move(id, 'dismissed', tokens.dpo, 'A false positive of the carrier\'s monitoring').expect(200)).body as IncidentResponse;
+    expect(dismissed.status).toBe('dismissed');
+    expect(dismissed.timeline!.at(-1)).toMatchObject({ kind: 'status_changed', toStatus: 'dismissed', text: 'A false positive of the carrier\'s monitoring' });
+  });
+
+  it('lets DPO, legal and auditors read incidents and filter by status; customers and unknown ids see nothing', async () => {
+    for (const role of ['dpo', 'legal', 'auditor', 'security'] as const) {
+      const res = await t.http().get('/api/v1/incidents').query({ status: 'reported' }).set(bearer(tokens[role])).expect(200);
+      const page = res.body as IncidentPage;
+      expect(page.items.length).toBeGreaterThan(0);
+      expect(page.items.every((i) => i.status === 'reported' && i.timeline === undefined)).toBe(true);
+    }
+    expectProblem(await t.http().get('/api/v1/incidents').set(bearer(tokens.customer)), 403, 'forbidden');
+    expectProblem(await report(valid(), tokens.legal), 403, 'forbidden');
+    expectProblem(await report(valid(), tokens.dpo), 403, 'forbidden');
+    expectProblem(await t.http().get(`/api/v1/incidents/${randomUUID()}`).set(bearer(tokens.dpo)), 404, 'not-found');
+    expectProblem(await t.http().get('/api/v1/incidents/not-a-uuid').set(bearer(tokens.dpo)), 404, 'not-found');
+    expectProblem(await t.http().get('/api/v1/incidents').query({ status: 'exploded' }).set(bearer(tokens.dpo)), 400, 'validation');
+  });
+});
