@@ -4,6 +4,8 @@ import { Clock } from '../src/common/clock';
 import type { IncidentPage, IncidentResponse } from '../src/incidents/dto/incident.dto';
 import { ADMIN, createUser, login, startTestApp, TestApp } from './support/app';
 import { bearer, expectProblem, problemFields } from './support/http';
+import type { IncidentScopeResponse } from '../src/incidents/dto/incident.dto';
+import { messageRecord, storeMessages } from './support/message-fixtures';
 import { seedCustomer, seedSubprocessor } from './support/registry-fixtures';
 
 const unique = (label: string) => `${label}-${randomBytes(4).toString('hex')}@example.test`;
@@ -14,12 +16,13 @@ describe('incidents: report, triage, the DPO\'s breach decision, timeline', () =
   const tokens: Record<'dpo' | 'legal' | 'auditor' | 'security' | 'customer', string> = {} as never;
   let securityId: string;
   let carrier: string;
+  let acme: string;
 
   beforeAll(async () => {
     t = await startTestApp({ JOBS_ENABLED: 'false' });
     jest.spyOn(t.app.get(Clock), 'now').mockImplementation(() => new Date(NOW));
     const admin = await login(t, ADMIN.email, ADMIN.password);
-    const acme = await seedCustomer(t, { legalName: 'Acme Incidents' });
+    acme = await seedCustomer(t, { legalName: 'Acme Incidents' });
     carrier = await seedSubprocessor(t, { legalEntity: 'Carrier Incident AG', country: 'DE' });
     for (const role of ['dpo', 'legal', 'auditor'] as const) tokens[role] = (await createUser(t, admin, { email: unique(role), role })).token;
     const security = await createUser(t, admin, { email: unique('security'), role: 'security' });
@@ -148,5 +151,77 @@ describe('incidents: report, triage, the DPO\'s breach decision, timeline', () =
     expectProblem(await t.http().get(`/api/v1/incidents/${randomUUID()}`).set(bearer(tokens.dpo)), 404, 'not-found');
     expectProblem(await t.http().get('/api/v1/incidents/not-a-uuid').set(bearer(tokens.dpo)), 404, 'not-found');
     expectProblem(await t.http().get('/api/v1/incidents').query({ status: 'exploded' }).set(bearer(tokens.dpo)), 400, 'validation');
+  });
+
+  describe('scope', () => {
+    it('finds exactly the customers whose messages went through the carrier in the window, with counts; rescoping keeps the DPO\'s decisions', async () => {
+      const other = await seedSubprocessor(t, { legalEntity: 'Other Carrier SA', country: 'FR' });
+      const [bravo, charlie, delta] = [
+        await seedCustomer(t, { legalName: 'Bravo Incidents' }), await seedCustomer(t, { legalName: 'Charlie Incidents' }),
+        await seedCustomer(t, { legalName: 'Delta Incidents' }),
+      ];
+      const at = (time: string) => new Date(`2026-12-10T${time}Z`);
+      await storeMessages(t, [
+        messageRecord(acme, { msisdn: '+4917011110001', route: [carrier], submittedAt: at('08:00:00') }),
+        messageRecord(acme, { msisdn: '+4917011110001', route: [other, carrier], submittedAt: at('09:00:00') }),
+        messageRecord(acme, { msisdn: '+4917011110002', route: [carrier], submittedAt: at('09:59:59.999'), destinationCountry: 'AT' }),
+        messageRecord(bravo, { msisdn: '+4917011110003', route: [carrier], submittedAt: at('08:30:00') }),
+        messageRecord(charlie, { msisdn: '+4917011110004', route: [other], submittedAt: at('09:00:00') }), // another carrier
+        messageRecord(delta, { msisdn: '+4917011110005', route: [carrier], submittedAt: at('10:00:00') }), // after the window
+        messageRecord(delta, { msisdn: '+4917011110006', route: [carrier], submittedAt: at('07:59:59.999') }), // before it
+      ], NOW);
+      const { id } = (await report(valid()).expect(201)).body as IncidentResponse;
+
+      const scoped = (await t.http().post(`/api/v1/incidents/${id}/scope`).set(bearer(tokens.security)).expect(200)).body as IncidentScopeResponse;
+      expect(scoped.customers.map((c) => [c.customerId, c.source, c.included, c.messageCount, c.distinctSubjects, c.destinationCountries]).sort()).toEqual([
+        [acme, 'scope', true, 3, 2, ['AT', 'DE']],
+        [bravo, 'scope', true, 1, 1, ['DE']],
+      ].sort());
+      expect(scoped.totals).toEqual({ customers: 2, messageCount: 4, distinctSubjects: 3 });
+      expect(scoped.customers.find((c) => c.customerId === acme)).toMatchObject({
+        readableCategories: ['body', 'msisdn'], firstMessageAt: '2026-12-10T08:00:00.000Z', lastMessageAt: '2026-12-10T09:59:59.999Z',
+      });
+
+      // The DPO excludes one with a reason and adds one scoping cannot see; security may do neither.
+      const exclude = { included: false, reason: 'Bravo\'s traffic used the carrier\'s unaffected second SMSC' };
+      expectProblem(await t.http().put(`/api/v1/incidents/${id}/customers/${bravo}`).set(bearer(tokens.security)).send(exclude), 403, 'forbidden');
+      await t.http().put(`/api/v1/incidents/${id}/customers/${bravo}`).set(bearer(tokens.dpo)).send(exclude).expect(200);
+      const added = (await t.http().put(`/api/v1/incidents/${id}/customers/${charlie}`).set(bearer(tokens.dpo))
+        .send({ included: true, reason: 'Charlie\'s fallback route is known to use the same SMSC' }).expect(200)).body as IncidentScopeResponse;
+      expect(added.totals).toEqual({ customers: 2, messageCount: 3, distinctSubjects: 2 });
+      const badAdd = await t.http().put(`/api/v1/incidents/${id}/customers/${randomUUID()}`).set(bearer(tokens.dpo)).send({ included: true, reason: 'A customer that does not exist' });
+      expectProblem(badAdd, 400, 'validation');
+      expectProblem(await t.http().put(`/api/v1/incidents/${id}/customers/${delta}`).set(bearer(tokens.dpo)).send({ included: false, reason: 'Never in scope to begin with' }), 404, 'not-found');
+
+      // More traffic turns up; scoping again updates the counts and keeps both decisions.
+      await storeMessages(t, [messageRecord(bravo, { msisdn: '+4917011110007', route: [carrier], submittedAt: at('09:30:00') })], NOW);
+      const again = (await t.http().post(`/api/v1/incidents/${id}/scope`).set(bearer(tokens.dpo)).expect(200)).body as IncidentScopeResponse;
+      expect(again.customers.map((c) => [c.customerId, c.source, c.included, c.messageCount]).sort()).toEqual([
+        [acme, 'scope', true, 3], [bravo, 'scope', false, 2], [charlie, 'dpo', true, 0],
+      ].sort());
+      expect((await t.http().get(`/api/v1/incidents/${id}/scope`).set(bearer(tokens.legal)).expect(200)).body).toEqual(again);
+
+      const timeline = ((await t.http().get(`/api/v1/incidents/${id}`).set(bearer(tokens.auditor)).expect(200)).body as IncidentResponse).timeline!;
+      expect(timeline.map((e) => [e.kind, e.text])).toEqual([
+        ['reported', null],
+        ['scoped', '2 customers, 4 messages, 3 people'],
+        ['customer_excluded', exclude.reason],
+        ['customer_included', 'Charlie\'s fallback route is known to use the same SMSC'],
+        ['scoped', '2 customers, 5 messages, 4 people'],
+      ]);
+      expect((await auditOf(id)).map((e) => e.action)).toEqual([
+        'incident.reported', 'incident.scoped', 'incident.customer_excluded', 'incident.customer_included', 'incident.scoped',
+      ]);
+    });
+
+    it('scopes an internal-system incident only by the DPO\'s list', async () => {
+      const { subprocessorIds: _s, windowFrom: _f, windowTo: _t, ...rest } = valid();
+      const { id } = (await report({ ...rest, internalSystems: ['archive-db'] }).expect(201)).body as IncidentResponse;
+      const res = await t.http().post(`/api/v1/incidents/${id}/scope`).set(bearer(tokens.security));
+      expectProblem(res, 409, 'conflict');
+      const scope = (await t.http().put(`/api/v1/incidents/${id}/customers/${acme}`).set(bearer(tokens.dpo))
+        .send({ included: true, reason: 'Acme\'s archive shard sits on the affected host' }).expect(200)).body as IncidentScopeResponse;
+      expect(scope.customers).toEqual([expect.objectContaining({ customerId: acme, source: 'dpo', included: true, messageCount: 0 })]);
+    });
   });
 });

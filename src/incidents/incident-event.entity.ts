@@ -1,11 +1,11 @@
 import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export const INCIDENT_EVENT_KINDS = ['reported', 'status_changed', 'comment'] as const;
+export const INCIDENT_EVENT_KINDS = ['reported', 'status_changed', 'comment', 'scoped', 'customer_included', 'customer_excluded'] as const;
 export type IncidentEventKind = (typeof INCIDENT_EVENT_KINDS)[number];
 
 /**
  * One entry of an incident's timeline: its report, each change of status (with the reason a
- * dismissal must give) and each comment, in the order they happened (`seq`). Never changed or
+ * dismissal must give), each scoping and DPO change to the affected customers, and each comment, in the order they happened (`seq`). Never changed or
  * deleted. Free text stays here, out of the audit log, which can never be erased.
  */
 @Entity({ name: 'incident_events' })

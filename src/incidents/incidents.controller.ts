@@ -1,8 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '../access/ability';
 import { CheckAbility, CurrentActor } from '../access/access.decorators';
-import { IncidentCommentDto, IncidentPage, IncidentQuery, IncidentResponse, ReportIncidentDto, TransitionIncidentDto } from './dto/incident.dto';
+import {
+  IncidentCommentDto, IncidentCustomerDto, IncidentPage, IncidentQuery, IncidentResponse, IncidentScopeResponse, ReportIncidentDto, TransitionIncidentDto,
+} from './dto/incident.dto';
 import { IncidentsService } from './incidents.service';
 
 @ApiTags('incidents')
@@ -38,6 +40,29 @@ export class IncidentsController {
   @HttpCode(200)
   transition(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() dto: TransitionIncidentDto): Promise<IncidentResponse> {
     return this.incidents.transition(actor, id, dto);
+  }
+
+  /** Finds the affected customers in the message store (security or DPO); run again when the facts change. */
+  @Post(':id/scope')
+  @CheckAbility('update', 'Incident')
+  @HttpCode(200)
+  scope(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<IncidentScopeResponse> {
+    return this.incidents.scope(actor, id);
+  }
+
+  @Get(':id/scope')
+  @CheckAbility('read', 'Incident')
+  getScope(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<IncidentScopeResponse> {
+    return this.incidents.getScope(actor, id);
+  }
+
+  /** The DPO adds (included: true) or excludes (false) a customer, with a reason. */
+  @Put(':id/customers/:customerId')
+  @CheckAbility('update', 'Incident')
+  setCustomer(
+    @CurrentActor() actor: Actor, @Param('id') id: string, @Param('customerId') customerId: string, @Body() dto: IncidentCustomerDto,
+  ): Promise<IncidentScopeResponse> {
+    return this.incidents.setCustomer(actor, id, customerId, dto);
   }
 
   @Post(':id/comments')

@@ -6,9 +6,15 @@ import { loadVisible } from '../access/load-visible';
 import { scopeQuery } from '../access/scoping';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
-import { ForbiddenError, InvalidTransitionError, ValidationProblem } from '../common/errors';
+import { ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationProblem } from '../common/errors';
+import { isUuid } from '../common/ids';
 import { decodeCursor, isTimeCursor, Page, toPage } from '../common/pagination';
-import { IncidentCommentDto, IncidentEventResponse, IncidentQuery, IncidentResponse, ReportIncidentDto, TransitionIncidentDto } from './dto/incident.dto';
+import { impactScope } from '../messages/impact-scope';
+import {
+  IncidentCommentDto, IncidentCustomerDto, IncidentCustomerResponse, IncidentEventResponse, IncidentQuery, IncidentResponse, IncidentScopeResponse,
+  ReportIncidentDto, TransitionIncidentDto,
+} from './dto/incident.dto';
+import { IncidentCustomer } from './incident-customer.entity';
 import { IncidentEvent } from './incident-event.entity';
 import { Incident } from './incident.entity';
 import { actionFor, canTransition, INCIDENT_TRANSITIONS } from './incident-lifecycle';
@@ -82,7 +88,7 @@ export class IncidentsService {
       const incident = await loadVisible(em, actor, 'read', INCIDENT, id, true);
       const from = incident.status;
       if (!canTransition(from, dto.to)) throw new InvalidTransitionError('An incident', from, dto.to, INCIDENT_TRANSITIONS[from]);
-      this.mayTake(actor, actionFor(dto.to), dto.to);
+      this.mayTake(actor, actionFor(dto.to), `move an incident to ${dto.to}`);
       if (dto.to === 'dismissed' && !dto.reason) {
         throw new ValidationProblem([{ field: 'reason', messages: ['reason is required to dismiss an incident (at least 10 characters)'] }]);
       }
@@ -108,9 +114,96 @@ export class IncidentsService {
     });
   }
 
+  /**
+   * Finds the affected customers in the message store: every customer with messages through the
+   * incident's sub-processors in its window, with counts (people by keyed hash, nothing decrypted),
+   * readable categories and destination countries. Run again when the facts change: counts are
+   * replaced, customers no longer found drop out, and the DPO's additions and exclusions stay.
+   * An incident without sub-processors and a window cannot be scoped from routing data (409): its
+   * customers are added by the DPO.
+   */
+  async scope(actor: Actor, id: string): Promise<IncidentScopeResponse> {
+    return this.dataSource.transaction(async (em) => {
+      const incident = await loadVisible(em, actor, 'update', INCIDENT, id, true);
+      const { subprocessorIds, windowFrom, windowTo } = incident;
+      if (!subprocessorIds.length || !windowFrom || !windowTo) {
+        throw new ConflictError('This incident names no sub-processor or no time window to scope from routing data; the DPO adds its affected customers (PUT /api/v1/incidents/:id/customers/:customerId)');
+      }
+      const found = await impactScope(em, { subprocessorIds, from: windowFrom, to: windowTo });
+      const now = this.clock.now();
+      const before = new Map((await em.find(IncidentCustomer, { where: { incidentId: id } })).map((c) => [c.customerId, c]));
+      const foundIds = new Set(found.customers.map((c) => c.customerId));
+      const gone = [...before.values()].filter((c) => c.source === 'scope' && !foundIds.has(c.customerId));
+      for (const c of gone) await em.delete(IncidentCustomer, { incidentId: id, customerId: c.customerId });
+      for (const c of found.customers) {
+        const kept = before.get(c.customerId);
+        await em.save(IncidentCustomer, {
+          incidentId: id, customerId: c.customerId, source: kept?.source ?? 'scope', included: kept?.included ?? true, reason: kept?.reason ?? null,
+          messageCount: c.messageCount, distinctSubjects: c.distinctSubjects, readableCategories: c.readableCategories,
+          destinationCountries: c.destinationCountries, firstMessageAt: c.firstMessageAt, lastMessageAt: c.lastMessageAt, updatedAt: now,
+        });
+      }
+      incident.updatedAt = now;
+      await em.save(incident);
+      const summary = `${found.totals.customers} customers, ${found.totals.messageCount} messages, ${found.totals.distinctSubjects} people`;
+      await this.event(em, actor, incident, { kind: 'scoped', text: summary });
+      await this.audit.record(em, actor, {
+        action: 'incident.scoped', subjectType: 'Incident', subjectId: id,
+        changes: { customers: found.totals.customers, messageCount: found.totals.messageCount, distinctSubjects: found.totals.distinctSubjects, dropped: gone.length },
+      });
+      return this.scopeOf(em, id);
+    });
+  }
+
+  async getScope(actor: Actor, id: string): Promise<IncidentScopeResponse> {
+    const em = this.dataSource.manager;
+    await loadVisible(em, actor, 'read', INCIDENT, id);
+    return this.scopeOf(em, id);
+  }
+
+  /**
+   * The DPO adds a customer scoping did not find (an internal-system incident has only these) or
+   * excludes one it found, with a reason; both on the timeline and audited.
+   */
+  async setCustomer(actor: Actor, id: string, customerId: string, dto: IncidentCustomerDto): Promise<IncidentScopeResponse> {
+    return this.dataSource.transaction(async (em) => {
+      const incident = await loadVisible(em, actor, 'update', INCIDENT, id, true);
+      this.mayTake(actor, 'confirm', dto.included ? 'add a customer to its scope' : 'exclude a customer from its scope');
+      const now = this.clock.now();
+      const row = isUuid(customerId) ? await em.findOneBy(IncidentCustomer, { incidentId: id, customerId }) : null;
+      if (row) {
+        await em.update(IncidentCustomer, { incidentId: id, customerId }, { included: dto.included, reason: dto.reason, updatedAt: now });
+      } else {
+        if (!dto.included) throw new NotFoundError('Affected customer');
+        const [exists] = isUuid(customerId) ? ((await em.query('SELECT 1 FROM customers WHERE id = $1', [customerId])) as unknown[]) : [];
+        if (!exists) throw new ValidationProblem([{ field: 'customerId', messages: ['customerId does not name an existing customer'] }]);
+        await em.insert(IncidentCustomer, { incidentId: id, customerId, source: 'dpo', included: true, reason: dto.reason, updatedAt: now });
+      }
+      incident.updatedAt = now;
+      await em.save(incident);
+      const kind = dto.included ? 'customer_included' : 'customer_excluded';
+      await this.event(em, actor, incident, { kind, text: dto.reason });
+      await this.audit.record(em, actor, { action: `incident.${kind}`, subjectType: 'Incident', subjectId: id, changes: { customerId } });
+      return this.scopeOf(em, id);
+    });
+  }
+
+  private async scopeOf(em: EntityManager, id: string): Promise<IncidentScopeResponse> {
+    const rows = await em.find(IncidentCustomer, { where: { incidentId: id }, order: { customerId: 'ASC' } });
+    const included = rows.filter((r) => r.included);
+    return {
+      customers: rows.map(toCustomerResponse),
+      totals: {
+        customers: included.length,
+        messageCount: included.reduce((n, r) => n + r.messageCount, 0),
+        distinctSubjects: included.reduce((n, r) => n + r.distinctSubjects, 0),
+      },
+    };
+  }
+
   private mayTake(actor: Actor, action: Action, to: string): void {
     if (!actor.ability.can(action, 'Incident')) {
-      throw new ForbiddenError(action === 'confirm' ? `Only the DPO decides whether there was a breach: moving an incident to ${to} is the DPO's step` : undefined);
+      throw new ForbiddenError(action === 'confirm' ? `Only the DPO decides whether there was a breach and whom it affects: to ${to} is the DPO's step` : undefined);
     }
   }
 
@@ -154,6 +247,14 @@ function toResponse(i: Incident, timeline?: IncidentEventResponse[]): IncidentRe
     status: i.status, allowedTransitions: [...INCIDENT_TRANSITIONS[i.status]],
     reportedBy: i.reportedBy, reportedAt: i.reportedAt.toISOString(), updatedAt: i.updatedAt.toISOString(),
     ...(timeline ? { timeline } : {}),
+  };
+}
+
+function toCustomerResponse(c: IncidentCustomer): IncidentCustomerResponse {
+  return {
+    customerId: c.customerId, source: c.source, included: c.included, reason: c.reason, messageCount: c.messageCount,
+    distinctSubjects: c.distinctSubjects, readableCategories: c.readableCategories, destinationCountries: c.destinationCountries,
+    firstMessageAt: c.firstMessageAt?.toISOString() ?? null, lastMessageAt: c.lastMessageAt?.toISOString() ?? null, updatedAt: c.updatedAt.toISOString(),
   };
 }
 

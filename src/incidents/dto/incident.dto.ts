@@ -146,3 +146,38 @@ export class IncidentPage {
   items: IncidentResponse[];
   nextCursor: string | null;
 }
+
+export class IncidentCustomerDto {
+  @ApiProperty({ description: 'true: the customer is affected (added if scoping did not find it); false: it is not (excluded)' })
+  @IsBoolean()
+  included: boolean;
+
+  @ApiProperty({ minLength: 10, maxLength: 2000 })
+  @IsString()
+  @MinLength(10)
+  @MaxLength(2000)
+  reason: string;
+}
+
+export class IncidentCustomerResponse {
+  customerId: string;
+  @ApiProperty({ enum: ['scope', 'dpo'] })
+  source: 'scope' | 'dpo';
+  included: boolean;
+  reason: string | null;
+  messageCount: number;
+  /** Distinct phone numbers, counted by their keyed hash: nothing is decrypted. */
+  distinctSubjects: number;
+  readableCategories: string[];
+  destinationCountries: string[];
+  firstMessageAt: string | null;
+  lastMessageAt: string | null;
+  updatedAt: string;
+}
+
+export class IncidentScopeResponse {
+  @ApiProperty({ type: [IncidentCustomerResponse] })
+  customers: IncidentCustomerResponse[];
+  /** Over the included customers. */
+  totals: { customers: number; messageCount: number; distinctSubjects: number };
+}
