@@ -212,6 +212,39 @@ describe('incidents: report, triage, the DPO\'s breach decision, timeline', () =
       expect((await auditOf(id)).map((e) => e.action)).toEqual([
         'incident.reported', 'incident.scoped', 'incident.customer_excluded', 'incident.customer_included', 'incident.scoped',
       ]);
+
+      // Confirming the breach puts the scoped data of every included customer under a legal hold
+      // for the incident's window; a customer included later gets one too.
+      const holds = async () => (await t.db.superuser<{ customer_id: string; from_at: Date; to_at: Date; whole: boolean }>(
+        'SELECT customer_id, from_at, to_at, msisdn_hash IS NULL AS whole FROM legal_holds WHERE incident_id = $1 AND released_at IS NULL ORDER BY customer_id', [id],
+      )).map((h) => [h.customer_id, h.from_at.toISOString(), h.to_at.toISOString(), h.whole]);
+      const held = (customer: string) => [customer, '2026-12-10T08:00:00.000Z', '2026-12-10T10:00:00.000Z', true];
+      expect(await holds()).toEqual([]);
+      await move(id, 'triage', tokens.security).expect(200);
+      await move(id, 'confirmed_breach', tokens.dpo).expect(200);
+      expect(await holds()).toEqual([acme, charlie].sort().map(held));
+      await t.http().put(`/api/v1/incidents/${id}/customers/${bravo}`).set(bearer(tokens.dpo))
+        .send({ included: true, reason: 'The second SMSC turned out to be affected as well' }).expect(200);
+      expect(await holds()).toEqual([acme, bravo, charlie].sort().map(held));
+      await t.http().post(`/api/v1/incidents/${id}/scope`).set(bearer(tokens.security)).expect(200);
+      expect(await holds()).toHaveLength(3);
+    });
+
+    it('lets the DPO decline the legal hold of a confirmed breach, with a reason, and only when confirming', async () => {
+      await storeMessages(t, [messageRecord(acme, { msisdn: '+4917011110008', route: [carrier], submittedAt: new Date('2026-12-10T08:15:00Z') })], NOW);
+      const { id } = (await report(valid()).expect(201)).body as IncidentResponse;
+      await t.http().post(`/api/v1/incidents/${id}/scope`).set(bearer(tokens.security)).expect(200);
+      const early = await t.http().post(`/api/v1/incidents/${id}/transitions`).set(bearer(tokens.security))
+        .send({ to: 'triage', declineLegalHold: { reason: 'Nothing of this customer was exposed' } });
+      expectProblem(early, 400, 'validation');
+      expect(problemFields(early)).toEqual(['declineLegalHold']);
+      await move(id, 'triage', tokens.security).expect(200);
+      const unexplained = await t.http().post(`/api/v1/incidents/${id}/transitions`).set(bearer(tokens.dpo)).send({ to: 'confirmed_breach', declineLegalHold: {} });
+      expectProblem(unexplained, 400, 'validation');
+      const confirmed = (await t.http().post(`/api/v1/incidents/${id}/transitions`).set(bearer(tokens.dpo))
+        .send({ to: 'confirmed_breach', declineLegalHold: { reason: 'The carrier\'s logs are preserved under its own forensic hold' } }).expect(200)).body as IncidentResponse;
+      expect(confirmed).toMatchObject({ status: 'confirmed_breach', legalHoldDeclinedReason: 'The carrier\'s logs are preserved under its own forensic hold' });
+      expect(await t.db.superuser('SELECT id FROM legal_holds WHERE incident_id = $1', [id])).toEqual([]);
     });
 
     it('scopes an internal-system incident only by the DPO\'s list', async () => {

@@ -59,6 +59,13 @@ export class Incident {
   @Column({ type: 'text', default: 'reported' })
   status: IncidentStatus;
 
+  /**
+   * Why the DPO declined the legal hold a confirmed breach otherwise places on its scoped data;
+   * null when the hold was placed (or the breach is not confirmed).
+   */
+  @Column({ name: 'legal_hold_declined_reason', type: 'text', nullable: true })
+  legalHoldDeclinedReason: string | null;
+
   @Column({ name: 'reported_by', type: 'uuid', nullable: true })
   reportedBy: string | null;
 

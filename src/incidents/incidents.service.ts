@@ -10,6 +10,7 @@ import { ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, V
 import { isUuid } from '../common/ids';
 import { decodeCursor, isTimeCursor, Page, toPage } from '../common/pagination';
 import { impactScope } from '../messages/impact-scope';
+import { LegalHoldsService } from '../retention/legal-holds.service';
 import {
   IncidentCommentDto, IncidentCustomerDto, IncidentCustomerResponse, IncidentEventResponse, IncidentQuery, IncidentResponse, IncidentScopeResponse,
   ReportIncidentDto, TransitionIncidentDto,
@@ -17,9 +18,12 @@ import {
 import { IncidentCustomer } from './incident-customer.entity';
 import { IncidentEvent } from './incident-event.entity';
 import { Incident } from './incident.entity';
-import { actionFor, canTransition, INCIDENT_TRANSITIONS } from './incident-lifecycle';
+import { actionFor, canTransition, INCIDENT_TRANSITIONS, type IncidentStatus } from './incident-lifecycle';
 
 const INCIDENT = { entity: Incident, subject: 'Incident' as const, name: 'Incident' };
+
+/** From the breach's confirmation on, its scoped data is kept as evidence. */
+const HELD_STATUSES: readonly IncidentStatus[] = ['confirmed_breach', 'notifying', 'notified'];
 
 /** How far ahead of this server's clock a reported time may lie (clocks differ a little). */
 const CLOCK_SKEW_MS = 5 * 60_000;
@@ -36,6 +40,7 @@ export class IncidentsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    private readonly holds: LegalHoldsService,
   ) {}
 
   async report(actor: Actor, dto: ReportIncidentDto): Promise<IncidentResponse> {
@@ -92,13 +97,19 @@ export class IncidentsService {
       if (dto.to === 'dismissed' && !dto.reason) {
         throw new ValidationProblem([{ field: 'reason', messages: ['reason is required to dismiss an incident (at least 10 characters)'] }]);
       }
+      if (dto.declineLegalHold && dto.to !== 'confirmed_breach') {
+        throw new ValidationProblem([{ field: 'declineLegalHold', messages: ['declineLegalHold goes only with confirming a breach'] }]);
+      }
       incident.status = dto.to;
       incident.updatedAt = this.clock.now();
+      if (dto.declineLegalHold) incident.legalHoldDeclinedReason = dto.declineLegalHold.reason;
       await em.save(incident);
       await this.event(em, actor, incident, { kind: 'status_changed', fromStatus: from, toStatus: dto.to, text: dto.reason ?? null });
       await this.audit.record(em, actor, {
-        action: 'incident.status_changed', subjectType: 'Incident', subjectId: incident.id, changes: { status: { from, to: dto.to }, withReason: !!dto.reason },
+        action: 'incident.status_changed', subjectType: 'Incident', subjectId: incident.id,
+        changes: { status: { from, to: dto.to }, withReason: !!dto.reason, ...(dto.declineLegalHold ? { legalHoldDeclined: true } : {}) },
       });
+      await this.holdEvidence(em, actor, incident);
       return this.respond(em, incident);
     });
   }
@@ -145,6 +156,7 @@ export class IncidentsService {
       }
       incident.updatedAt = now;
       await em.save(incident);
+      await this.holdEvidence(em, actor, incident);
       const summary = `${found.totals.customers} customers, ${found.totals.messageCount} messages, ${found.totals.distinctSubjects} people`;
       await this.event(em, actor, incident, { kind: 'scoped', text: summary });
       await this.audit.record(em, actor, {
@@ -181,11 +193,36 @@ export class IncidentsService {
       }
       incident.updatedAt = now;
       await em.save(incident);
+      await this.holdEvidence(em, actor, incident);
       const kind = dto.included ? 'customer_included' : 'customer_excluded';
       await this.event(em, actor, incident, { kind, text: dto.reason });
       await this.audit.record(em, actor, { action: `incident.${kind}`, subjectType: 'Incident', subjectId: id, changes: { customerId } });
       return this.scopeOf(em, id);
     });
+  }
+
+  /**
+   * Once a breach is confirmed, its scoped data must survive the purge as evidence: every included
+   * customer without an active hold for this incident gets one — on the incident's window, or on
+   * all its data when the incident has none — unless the DPO declined the hold. Placed in the
+   * caller's transaction (each with its own audit entry), at confirmation and whenever scoping or
+   * the DPO adds a customer later. Excluding a customer leaves its hold to be released by hand.
+   */
+  private async holdEvidence(em: EntityManager, actor: Actor, incident: Incident): Promise<void> {
+    if (!HELD_STATUSES.includes(incident.status) || incident.legalHoldDeclinedReason !== null) return;
+    const unheld = (await em.query(
+      `SELECT c.customer_id FROM incident_customers c
+        WHERE c.incident_id = $1 AND c.included
+          AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.incident_id = c.incident_id AND h.customer_id = c.customer_id AND h.released_at IS NULL)
+        ORDER BY c.customer_id`,
+      [incident.id],
+    )) as { customer_id: string }[];
+    for (const { customer_id: customerId } of unheld) {
+      await this.holds.place(em, actor, {
+        customerId, from: incident.windowFrom, to: incident.windowTo, incidentId: incident.id,
+        reason: `Evidence of the confirmed personal data breach of incident ${incident.id}`,
+      });
+    }
   }
 
   private async scopeOf(em: EntityManager, id: string): Promise<IncidentScopeResponse> {
@@ -244,7 +281,7 @@ function toResponse(i: Incident, timeline?: IncidentEventResponse[]): IncidentRe
     subprocessorIds: i.subprocessorIds, internalSystems: i.internalSystems,
     windowFrom: i.windowFrom?.toISOString() ?? null, windowTo: i.windowTo?.toISOString() ?? null,
     dataCategories: i.dataCategories, nature: i.nature, maliciousIntent: i.maliciousIntent,
-    status: i.status, allowedTransitions: [...INCIDENT_TRANSITIONS[i.status]],
+    status: i.status, allowedTransitions: [...INCIDENT_TRANSITIONS[i.status]], legalHoldDeclinedReason: i.legalHoldDeclinedReason,
     reportedBy: i.reportedBy, reportedAt: i.reportedAt.toISOString(), updatedAt: i.updatedAt.toISOString(),
     ...(timeline ? { timeline } : {}),
   };

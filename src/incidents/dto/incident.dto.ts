@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
-  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength,
+  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength, ValidateNested,
 } from 'class-validator';
+import { Type } from 'class-transformer';
 import { PageQuery } from '../../common/pagination';
 import { IsTimestamp } from '../../common/validation';
 import { INCIDENT_DATA_CATEGORIES, INCIDENT_NATURES, type IncidentDataCategory, type IncidentNature } from '../incident.entity';
@@ -74,6 +75,14 @@ export class ReportIncidentDto {
   maliciousIntent: boolean;
 }
 
+export class ConfirmationHoldDto {
+  @ApiProperty({ minLength: 10, maxLength: 2000, description: 'why the scoped data needs no legal hold' })
+  @IsString()
+  @MinLength(10)
+  @MaxLength(2000)
+  reason: string;
+}
+
 export class TransitionIncidentDto {
   @ApiProperty({ enum: INCIDENT_STATUSES })
   @IsIn(INCIDENT_STATUSES)
@@ -85,6 +94,12 @@ export class TransitionIncidentDto {
   @MinLength(10)
   @MaxLength(2000)
   reason?: string;
+
+  @ApiPropertyOptional({ type: () => ConfirmationHoldDto, description: 'only when confirming a breach: decline the legal hold on its scoped data, with a reason' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ConfirmationHoldDto)
+  declineLegalHold?: ConfirmationHoldDto;
 }
 
 export class IncidentCommentDto {
@@ -133,6 +148,8 @@ export class IncidentResponse {
   /** The statuses this incident may move to next. */
   @ApiProperty({ enum: INCIDENT_STATUSES, isArray: true })
   allowedTransitions: IncidentStatus[];
+  /** Why the DPO declined the legal hold on the scoped data of the confirmed breach; null when placed or not confirmed. */
+  legalHoldDeclinedReason: string | null;
   reportedBy: string | null;
   reportedAt: string;
   updatedAt: string;
