@@ -6,7 +6,7 @@ import { ADMIN, createUser, login, startTestApp, TestApp } from './support/app';
 import { bearer, expectProblem, problemFields } from './support/http';
 import type { IncidentScopeResponse } from '../src/incidents/dto/incident.dto';
 import { messageRecord, storeMessages } from './support/message-fixtures';
-import { seedCustomer, seedSubprocessor } from './support/registry-fixtures';
+import { seedCustomer, seedDpa, seedSubprocessor } from './support/registry-fixtures';
 
 const unique = (label: string) => `${label}-${randomBytes(4).toString('hex')}@example.test`;
 const NOW = new Date('2026-12-10T12:00:00.000Z');
@@ -256,5 +256,33 @@ describe('incidents: report, triage, the DPO\'s breach decision, timeline', () =
         .send({ included: true, reason: 'Acme\'s archive shard sits on the affected host' }).expect(200)).body as IncidentScopeResponse;
       expect(scope.customers).toEqual([expect.objectContaining({ customerId: acme, source: 'dpo', included: true, messageCount: 0 })]);
     });
+  });
+
+  it('shows each included customer\'s deadline from the DPA in force at awareness (24 h, 48 h, the default), time left and status', async () => {
+    const [h24, h48, none] = [
+      await seedCustomer(t, { legalName: 'Clock 24 GmbH' }), await seedCustomer(t, { legalName: 'Clock 48 GmbH' }), await seedCustomer(t, { legalName: 'Clock None GmbH' }),
+    ];
+    await seedDpa(t, { customerId: h24 });
+    const dpa48 = await seedDpa(t, { customerId: h48 });
+    await t.db.superuser('UPDATE dpas SET breach_notice_hours = 48 WHERE id = $1', [dpa48]);
+    const { subprocessorIds: _s, windowFrom: _f, windowTo: _t, ...rest } = valid();
+    // Aware 20 hours before NOW.
+    const { id } = (await report({ ...rest, internalSystems: ['gateway'], detectedAt: '2026-12-09T15:00:00Z', becameAwareAt: '2026-12-09T16:00:00Z' }).expect(201)).body as IncidentResponse;
+    for (const customer of [h24, h48, none]) {
+      await t.http().put(`/api/v1/incidents/${id}/customers/${customer}`).set(bearer(tokens.dpo)).send({ included: true, reason: 'Its messages passed the affected gateway' }).expect(200);
+    }
+    const clock = (await t.http().get(`/api/v1/incidents/${id}/clock`).set(bearer(tokens.legal)).expect(200)).body as { customers: Record<string, unknown>[] };
+    const hour = 3_600_000;
+    expect(clock).toEqual({
+      becameAwareAt: '2026-12-09T16:00:00.000Z',
+      customers: [
+        ...[h24, none].sort().map((customerId) => ({
+          customerId, breachNoticeHours: 24, hoursFrom: customerId === h24 ? 'dpa' : 'default', deadline: '2026-12-10T16:00:00.000Z',
+          timeLeftMs: 4 * hour, elapsedFraction: 20 / 24, status: 'due_soon',
+        })),
+        { customerId: h48, breachNoticeHours: 48, hoursFrom: 'dpa', deadline: '2026-12-11T16:00:00.000Z', timeLeftMs: 28 * hour, elapsedFraction: 20 / 48, status: 'pending' },
+      ],
+    });
+    expectProblem(await t.http().get(`/api/v1/incidents/${id}/clock`).set(bearer(tokens.customer)), 403, 'forbidden');
   });
 });

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '../access/ability';
 import { CheckAbility, CurrentActor } from '../access/access.decorators';
 import {
-  IncidentCommentDto, IncidentCustomerDto, IncidentPage, IncidentQuery, IncidentResponse, IncidentScopeResponse, ReportIncidentDto, TransitionIncidentDto,
+  IncidentClockResponse, IncidentCommentDto, IncidentCustomerDto, IncidentPage, IncidentQuery, IncidentResponse, IncidentScopeResponse, ReportIncidentDto, TransitionIncidentDto,
 } from './dto/incident.dto';
 import { IncidentsService } from './incidents.service';
 
@@ -54,6 +54,13 @@ export class IncidentsController {
   @CheckAbility('read', 'Incident')
   getScope(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<IncidentScopeResponse> {
     return this.incidents.getScope(actor, id);
+  }
+
+  /** Every included customer's notification deadline (from its DPA), time left and status. */
+  @Get(':id/clock')
+  @CheckAbility('read', 'Incident')
+  clock(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<IncidentClockResponse> {
+    return this.incidents.notificationClock(actor, id);
   }
 
   /** The DPO adds (included: true) or excludes (false) a customer, with a reason. */

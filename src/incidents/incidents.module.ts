@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DpasModule } from '../dpas/dpas.module';
 import { RetentionModule } from '../retention/retention.module';
 import { IncidentsController } from './incidents.controller';
 import { IncidentsService } from './incidents.service';
@@ -6,7 +7,7 @@ import { IncidentsService } from './incidents.service';
 @Module({
   controllers: [IncidentsController],
   exports: [IncidentsService],
-  imports: [RetentionModule],
+  imports: [DpasModule, RetentionModule],
   providers: [IncidentsService],
 })
 export class IncidentsModule {}

@@ -9,12 +9,14 @@ import { Clock } from '../common/clock';
 import { ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationProblem } from '../common/errors';
 import { isUuid } from '../common/ids';
 import { decodeCursor, isTimeCursor, Page, toPage } from '../common/pagination';
+import { DpasService } from '../dpas/dpas.service';
 import { impactScope } from '../messages/impact-scope';
 import { LegalHoldsService } from '../retention/legal-holds.service';
 import {
-  IncidentCommentDto, IncidentCustomerDto, IncidentCustomerResponse, IncidentEventResponse, IncidentQuery, IncidentResponse, IncidentScopeResponse,
+  IncidentClockEntry, IncidentClockResponse, IncidentCommentDto, IncidentCustomerDto, IncidentCustomerResponse, IncidentEventResponse, IncidentQuery, IncidentResponse, IncidentScopeResponse,
   ReportIncidentDto, TransitionIncidentDto,
 } from './dto/incident.dto';
+import { deadlineClock, DEFAULT_BREACH_NOTICE_HOURS, notificationDeadline } from './deadlines';
 import { IncidentCustomer } from './incident-customer.entity';
 import { IncidentEvent } from './incident-event.entity';
 import { Incident } from './incident.entity';
@@ -41,6 +43,7 @@ export class IncidentsService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly holds: LegalHoldsService,
+    private readonly dpas: DpasService,
   ) {}
 
   async report(actor: Actor, dto: ReportIncidentDto): Promise<IncidentResponse> {
@@ -223,6 +226,30 @@ export class IncidentsService {
         reason: `Evidence of the confirmed personal data breach of incident ${incident.id}`,
       });
     }
+  }
+
+  /**
+   * Every included customer's notification deadline: awareness plus the breach-notice hours of
+   * its DPA in force at awareness (24 without one), with the time left and where it stands. No
+   * notification is sent yet at this stage of the workflow, so none is `sent`.
+   */
+  async notificationClock(actor: Actor, id: string): Promise<IncidentClockResponse> {
+    const em = this.dataSource.manager;
+    const incident = await loadVisible(em, actor, 'read', INCIDENT, id);
+    const included = await em.find(IncidentCustomer, { where: { incidentId: id, included: true } });
+    const hours = new Map((await this.dpas.activeAgreements(em, incident.becameAwareAt)).map((a) => [a.customer.id, a.dpa.breachNoticeHours]));
+    const now = this.clock.now();
+    const customers = included.map((c): IncidentClockEntry => {
+      const agreed = hours.get(c.customerId);
+      const deadline = notificationDeadline(incident.becameAwareAt, agreed);
+      const state = deadlineClock({ becameAwareAt: incident.becameAwareAt, deadline, sentAt: null }, now);
+      return {
+        customerId: c.customerId, breachNoticeHours: agreed ?? DEFAULT_BREACH_NOTICE_HOURS, hoursFrom: agreed === undefined ? 'default' : 'dpa',
+        deadline: deadline.toISOString(), timeLeftMs: state.timeLeftMs, elapsedFraction: state.elapsedFraction, status: state.status,
+      };
+    });
+    customers.sort((a, b) => a.deadline.localeCompare(b.deadline) || a.customerId.localeCompare(b.customerId));
+    return { becameAwareAt: incident.becameAwareAt.toISOString(), customers };
   }
 
   private async scopeOf(em: EntityManager, id: string): Promise<IncidentScopeResponse> {

@@ -192,6 +192,28 @@ export class IncidentCustomerResponse {
   updatedAt: string;
 }
 
+export class IncidentClockEntry {
+  customerId: string;
+  /** The breach-notice hours of the DPA in force when the provider became aware, or 24 without one. */
+  breachNoticeHours: number;
+  @ApiProperty({ enum: ['dpa', 'default'] })
+  hoursFrom: 'dpa' | 'default';
+  deadline: string;
+  /** Negative once the deadline has passed. */
+  timeLeftMs: number;
+  /** Share of the window gone (above 1 after the deadline). */
+  elapsedFraction: number;
+  @ApiProperty({ enum: ['pending', 'due_soon', 'overdue', 'sent', 'sent_late'] })
+  status: string;
+}
+
+export class IncidentClockResponse {
+  becameAwareAt: string;
+  /** Every included customer, the earliest deadline first. */
+  @ApiProperty({ type: [IncidentClockEntry] })
+  customers: IncidentClockEntry[];
+}
+
 export class IncidentScopeResponse {
   @ApiProperty({ type: [IncidentCustomerResponse] })
   customers: IncidentCustomerResponse[];
