@@ -1,8 +1,7 @@
 import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { DataCategory } from '../dpas/dpa.entity';
 import { INCIDENT_STATUSES, type IncidentStatus } from './incident-lifecycle';
 
-export const INCIDENT_DATA_CATEGORIES = ['msisdn', 'body', 'delivery_metadata'] as const;
-export type IncidentDataCategory = (typeof INCIDENT_DATA_CATEGORIES)[number];
 export const INCIDENT_NATURES = ['confidentiality', 'integrity', 'availability'] as const;
 export type IncidentNature = (typeof INCIDENT_NATURES)[number];
 
@@ -48,7 +47,7 @@ export class Incident {
   windowTo: Date | null;
 
   @Column({ name: 'data_categories', type: 'text', array: true })
-  dataCategories: IncidentDataCategory[];
+  dataCategories: DataCategory[];
 
   @Column({ type: 'text', array: true })
   nature: IncidentNature[];

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CustomersModule } from '../customers/customers.module';
 import { DpasModule } from '../dpas/dpas.module';
 import { RetentionModule } from '../retention/retention.module';
 import { IncidentsController } from './incidents.controller';
@@ -7,7 +8,7 @@ import { IncidentsService } from './incidents.service';
 @Module({
   controllers: [IncidentsController],
   exports: [IncidentsService],
-  imports: [DpasModule, RetentionModule],
+  imports: [CustomersModule, DpasModule, RetentionModule],
   providers: [IncidentsService],
 })
 export class IncidentsModule {}

@@ -9,6 +9,7 @@ import { Clock } from '../common/clock';
 import { ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationProblem } from '../common/errors';
 import { isUuid } from '../common/ids';
 import { decodeCursor, isTimeCursor, Page, toPage } from '../common/pagination';
+import { CustomersService } from '../customers/customers.service';
 import { DpasService } from '../dpas/dpas.service';
 import { impactScope } from '../messages/impact-scope';
 import { LegalHoldsService } from '../retention/legal-holds.service';
@@ -44,6 +45,7 @@ export class IncidentsService {
     private readonly clock: Clock,
     private readonly holds: LegalHoldsService,
     private readonly dpas: DpasService,
+    private readonly customers: CustomersService,
   ) {}
 
   async report(actor: Actor, dto: ReportIncidentDto): Promise<IncidentResponse> {
@@ -190,8 +192,7 @@ export class IncidentsService {
         await em.update(IncidentCustomer, { incidentId: id, customerId }, { included: dto.included, reason: dto.reason, updatedAt: now });
       } else {
         if (!dto.included) throw new NotFoundError('Affected customer');
-        const [exists] = isUuid(customerId) ? ((await em.query('SELECT 1 FROM customers WHERE id = $1', [customerId])) as unknown[]) : [];
-        if (!exists) throw new ValidationProblem([{ field: 'customerId', messages: ['customerId does not name an existing customer'] }]);
+        if (!(await this.customers.exists(em, customerId))) throw new ValidationProblem([{ field: 'customerId', messages: ['customerId does not name an existing customer'] }]);
         await em.insert(IncidentCustomer, { incidentId: id, customerId, source: 'dpo', included: true, reason: dto.reason, updatedAt: now });
       }
       incident.updatedAt = now;

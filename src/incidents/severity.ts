@@ -1,6 +1,7 @@
 import { type FieldError, ValidationProblem } from '../common/errors';
 import { type DataProfile, MESSAGE_KINDS, type MessageKind } from '../customers/customer.entity';
-import { INCIDENT_DATA_CATEGORIES, INCIDENT_NATURES, type IncidentDataCategory, type IncidentNature } from './incident.entity';
+import { DATA_CATEGORIES, type DataCategory } from '../dpas/dpa.entity';
+import { INCIDENT_NATURES, type IncidentNature } from './incident.entity';
 
 /**
  * The severity suggestion for one affected customer of a breach, by ENISA's "Recommendations for a
@@ -26,7 +27,7 @@ export interface SeverityOverride {
 export interface SeverityInput {
   dataProfile: DataProfile;
   /** What the breach exposed of this customer's data. */
-  categories: readonly IncidentDataCategory[];
+  categories: readonly DataCategory[];
   /** Which security properties were lost; a personal data breach loses at least one (Art. 4(12)). */
   nature: readonly IncidentNature[];
   maliciousIntent: boolean;
@@ -53,9 +54,6 @@ export interface SeverityAssessment {
   /** A paragraph for the notification draft: the sum, each factor and its basis or override. */
   explanation: string;
 }
-
-const CATEGORIES: readonly IncidentDataCategory[] = INCIDENT_DATA_CATEGORIES;
-const NATURES: readonly IncidentNature[] = INCIDENT_NATURES;
 
 /** ENISA's basic DPC categories. What a message body reveals follows from what the sender sends. */
 const DPC_NAMES: Record<number, string> = { 1: 'simple data', 2: 'behavioural data', 3: 'financial data', 4: 'sensitive data' };
@@ -108,7 +106,7 @@ interface Suggestion { value: number; basis: string }
  * ENISA scores each kind of data and keeps the highest. Without bodies the leak is who was messaged
  * (contact data) and, with the delivery metadata, by whom and when (traffic data, behavioural).
  */
-function suggestDpc(profile: DataProfile, categories: Set<IncidentDataCategory>): Suggestion {
+function suggestDpc(profile: DataProfile, categories: Set<DataCategory>): Suggestion {
   const parts: Suggestion[] = [];
   if (categories.has('msisdn')) parts.push({ value: 1, basis: 'phone numbers are contact details (simple data, 1)' });
   if (categories.has('delivery_metadata')) {
@@ -139,7 +137,7 @@ function bodyDpc({ messageKinds, specialCategoryData }: DataProfile): Suggestion
  * A mobile number is unique and registered to one subscriber, and it reaches that person directly:
  * it identifies on its own, bodies or not. A body alone may name its recipient; metadata alone does not.
  */
-function suggestEi(categories: Set<IncidentDataCategory>): Suggestion {
+function suggestEi(categories: Set<DataCategory>): Suggestion {
   const [numbers, bodies] = [categories.has('msisdn'), categories.has('body')];
   if (numbers && bodies) return { value: 1, basis: 'phone numbers with message bodies identify the recipients directly' };
   if (numbers) return { value: 1, basis: 'a phone number is unique to its subscriber and identifies them directly' };
@@ -181,11 +179,11 @@ function sentence(name: SeverityFactorName, f: SeverityFactor): string {
 function check(input: SeverityInput): void {
   const errors: FieldError[] = [];
   const bad = (field: string, message: string) => errors.push({ field, messages: [message] });
-  if (!input.categories.length || input.categories.some((c) => !CATEGORIES.includes(c))) {
-    bad('categories', `at least one of ${CATEGORIES.join(', ')}, and nothing else`);
+  if (!input.categories.length || input.categories.some((c) => !DATA_CATEGORIES.includes(c))) {
+    bad('categories', `at least one of ${DATA_CATEGORIES.join(', ')}, and nothing else`);
   }
-  if (!input.nature.length || input.nature.some((n) => !NATURES.includes(n))) {
-    bad('nature', `at least one of ${NATURES.join(', ')}, and nothing else`);
+  if (!input.nature.length || input.nature.some((n) => !INCIDENT_NATURES.includes(n))) {
+    bad('nature', `at least one of ${INCIDENT_NATURES.join(', ')}, and nothing else`);
   }
   if (input.dataProfile.messageKinds.some((k) => !MESSAGE_KINDS.includes(k))) {
     bad('dataProfile.messageKinds', `only ${MESSAGE_KINDS.join(', ')}`);

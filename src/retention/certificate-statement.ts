@@ -1,5 +1,6 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { EntityManager } from 'typeorm';
+import { DATA_CATEGORIES, type DataCategory } from '../dpas/dpa.entity';
 import { SigningKey } from './signing-key.entity';
 
 /**
@@ -44,10 +45,10 @@ export function parseStatement(text: string): (Statement & Record<string, unknow
  * Values destroyed per category. One message's phone number and body are two destroyed values,
  * so the categories are never added up into a number of messages.
  */
-export function messageCountsOf(destroyed: { category?: unknown; messageCount?: unknown }[]): Record<'msisdn' | 'body' | 'delivery_metadata', number> {
-  const count = (category: string) => destroyed.filter((d) => d?.category === category)
+export function messageCountsOf(destroyed: { category?: unknown; messageCount?: unknown }[]): Record<DataCategory, number> {
+  const count = (category: DataCategory) => destroyed.filter((d) => d?.category === category)
     .reduce((n, d) => n + (typeof d.messageCount === 'number' ? d.messageCount : 0), 0);
-  return { msisdn: count('msisdn'), body: count('body'), delivery_metadata: count('delivery_metadata') };
+  return Object.fromEntries(DATA_CATEGORIES.map((category) => [category, count(category)])) as Record<DataCategory, number>;
 }
 
 /** Offline check, e.g. by a customer holding the statement, the signature and the published PEM. */

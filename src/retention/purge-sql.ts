@@ -83,9 +83,10 @@ export const deletableSql = (m = 'm') => `NOT ${heldSql(m)} AND ${shreddedSql('m
 const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock detected
 
 /**
- * A transaction (on a connection from the pool, or on the one `on` is bound to), retried a few times when PostgreSQL aborts it for a deadlock (ingestion locks
- * day keys FOR SHARE in its own order) or a serialization failure. Every purge step can be
- * repeated: it works from the state of the rows, never from what an earlier attempt did.
+ * A transaction (on a connection from the pool, or on the one `on` is bound to), retried a few
+ * times when PostgreSQL aborts it for a deadlock (ingestion locks day keys FOR SHARE in its own
+ * order) or a serialization failure. Every purge step can be repeated: it works from the state of
+ * the rows, never from what an earlier attempt did.
  */
 export async function retrying<T>(on: DataSource | EntityManager, work: (em: EntityManager) => Promise<T>, attempts = 3): Promise<T> {
   for (let attempt = 1; ; attempt++) {

@@ -49,8 +49,8 @@ export class PurgeStorageService {
 
   /**
    * Stores, on every key a purge destroyed and nobody counted yet, how many values were under it
-   * (paced like the storage work). Nothing can be written under a destroyed key, so the count is final. Returns the runs whose
-   * keys were counted (an interrupted run's keys are counted by the next).
+   * (paced like the storage work). Nothing can be written under a destroyed key, so the count is
+   * final. Returns the runs whose keys were counted (an interrupted run's keys are counted by the next).
    */
   async countDestroyed(): Promise<Set<string>> {
     const runs = new Set<string>();

@@ -5,7 +5,8 @@ import {
 import { Type } from 'class-transformer';
 import { PageQuery } from '../../common/pagination';
 import { IsTimestamp } from '../../common/validation';
-import { INCIDENT_DATA_CATEGORIES, INCIDENT_NATURES, type IncidentDataCategory, type IncidentNature } from '../incident.entity';
+import { DATA_CATEGORIES, type DataCategory } from '../../dpas/dpa.entity';
+import { INCIDENT_NATURES, type IncidentNature } from '../incident.entity';
 import { INCIDENT_STATUSES, type IncidentStatus } from '../incident-lifecycle';
 
 export class ReportIncidentDto {
@@ -56,12 +57,12 @@ export class ReportIncidentDto {
   @IsTimestamp()
   windowTo?: string;
 
-  @ApiProperty({ enum: INCIDENT_DATA_CATEGORIES, isArray: true })
+  @ApiProperty({ enum: DATA_CATEGORIES, isArray: true })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayUnique()
-  @IsIn(INCIDENT_DATA_CATEGORIES, { each: true })
-  dataCategories: IncidentDataCategory[];
+  @IsIn(DATA_CATEGORIES, { each: true })
+  dataCategories: DataCategory[];
 
   @ApiProperty({ enum: INCIDENT_NATURES, isArray: true, description: 'loss of confidentiality, integrity and/or availability' })
   @IsArray()
@@ -138,8 +139,8 @@ export class IncidentResponse {
   internalSystems: string[];
   windowFrom: string | null;
   windowTo: string | null;
-  @ApiProperty({ enum: INCIDENT_DATA_CATEGORIES, isArray: true })
-  dataCategories: IncidentDataCategory[];
+  @ApiProperty({ enum: DATA_CATEGORIES, isArray: true })
+  dataCategories: DataCategory[];
   @ApiProperty({ enum: INCIDENT_NATURES, isArray: true })
   nature: IncidentNature[];
   maliciousIntent: boolean;
