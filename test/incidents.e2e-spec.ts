@@ -273,14 +273,15 @@ describe('incidents: report, triage, the DPO\'s breach decision, timeline', () =
     }
     const clock = (await t.http().get(`/api/v1/incidents/${id}/clock`).set(bearer(tokens.legal)).expect(200)).body as { customers: Record<string, unknown>[] };
     const hour = 3_600_000;
+    const unsent = { notificationId: null, sentAt: null, acknowledgedAt: null };
     expect(clock).toEqual({
       becameAwareAt: '2026-12-09T16:00:00.000Z',
       customers: [
         ...[h24, none].sort().map((customerId) => ({
           customerId, breachNoticeHours: 24, hoursFrom: customerId === h24 ? 'dpa' : 'default', deadline: '2026-12-10T16:00:00.000Z',
-          timeLeftMs: 4 * hour, elapsedFraction: 20 / 24, status: 'due_soon',
+          timeLeftMs: 4 * hour, elapsedFraction: 20 / 24, status: 'due_soon', ...unsent,
         })),
-        { customerId: h48, breachNoticeHours: 48, hoursFrom: 'dpa', deadline: '2026-12-11T16:00:00.000Z', timeLeftMs: 28 * hour, elapsedFraction: 20 / 48, status: 'pending' },
+        { customerId: h48, breachNoticeHours: 48, hoursFrom: 'dpa', deadline: '2026-12-11T16:00:00.000Z', timeLeftMs: 28 * hour, elapsedFraction: 20 / 48, status: 'pending', ...unsent },
       ],
     });
     expectProblem(await t.http().get(`/api/v1/incidents/${id}/clock`).set(bearer(tokens.customer)), 403, 'forbidden');

@@ -65,7 +65,7 @@ export const GRANTS: Record<Role, Grant[]> = {
     { can: 'read', on: ['AuditEntry', 'Customer', 'Dpa', 'Message', 'RouteViolation', 'PurgeRun', 'DeletionCertificate', 'ProcessingRecord', 'RouteAuthorisation'] },
     { can: ['create', 'read'], on: 'DataSubjectRequest' },
     { can: ['read', 'update', 'confirm'], on: 'Incident' },
-    { can: ['read', 'update', 'approve'], on: 'Notification' },
+    { can: ['create', 'read', 'update', 'approve'], on: 'Notification' },
   ],
   legal: [
     { can: 'read', on: 'Profile', scope: 'self' },

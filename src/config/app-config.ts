@@ -208,6 +208,37 @@ export class EnvironmentVariables {
   @IsString()
   @MaxLength(4000)
   SECURITY_MEASURES = 'Message phone numbers and bodies encrypted at rest (AES-256-GCM, per-customer daily keys under a master key); TLS in transit; role-based least-privilege access with audited PII reads; hash-chained audit log; automated retention and crypto-shredding purge.';
+
+  /**
+   * The contact point breach notifications name (Art. 33(3)(b)): the provider's DPO or whoever
+   * answers customers' questions about a breach. Without it, drafts name MAIL_FROM.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(3)
+  @MaxLength(500)
+  DPO_CONTACT?: string;
+
+  /** How long the one-click acknowledgement link in a breach notification works (each reminder carries a fresh one). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(24 * 90)
+  BREACH_ACK_LINK_TTL_HOURS = 168;
+
+  /** A sent breach notification not yet acknowledged is reminded every this many hours… */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(24 * 30)
+  BREACH_ACK_REMINDER_HOURS = 24;
+
+  /** …at most this many times. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(20)
+  BREACH_ACK_MAX_REMINDERS = 3;
 }
 
 export interface AppConfig {
@@ -237,6 +268,7 @@ export interface AppConfig {
   mailFrom: string;
   jobsEnabled: boolean;
   securityMeasures: string;
+  breach: { dpoContact: string; ackLinkTtlHours: number; ackReminderHours: number; ackMaxReminders: number };
 }
 
 /** Injection token for the validated configuration. */
@@ -353,5 +385,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     mailFrom: vars.MAIL_FROM,
     jobsEnabled: vars.JOBS_ENABLED,
     securityMeasures: vars.SECURITY_MEASURES,
+    breach: {
+      dpoContact: vars.DPO_CONTACT ?? `Data Protection Officer, ${vars.MAIL_FROM}`,
+      ackLinkTtlHours: vars.BREACH_ACK_LINK_TTL_HOURS, ackReminderHours: vars.BREACH_ACK_REMINDER_HOURS, ackMaxReminders: vars.BREACH_ACK_MAX_REMINDERS,
+    },
   };
 }

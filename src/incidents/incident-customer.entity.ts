@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { SeverityFactorName, SeverityOverride } from './severity';
 
 /**
  * A customer an incident affects: found by scoping (its messages went through the incident's
@@ -42,6 +43,10 @@ export class IncidentCustomer {
 
   @Column({ name: 'last_message_at', type: 'timestamptz', precision: 3, nullable: true })
   lastMessageAt: Date | null;
+
+  /** The assessor's replacements of ENISA factors, each with its reason (severity.ts). */
+  @Column({ name: 'severity_overrides', type: 'jsonb', default: () => "'{}'" })
+  severityOverrides: Partial<Record<SeverityFactorName, SeverityOverride>>;
 
   @Column({ name: 'updated_at', type: 'timestamptz', precision: 3 })
   updatedAt: Date;

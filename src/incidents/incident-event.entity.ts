@@ -1,12 +1,19 @@
 import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export const INCIDENT_EVENT_KINDS = ['reported', 'status_changed', 'comment', 'scoped', 'customer_included', 'customer_excluded'] as const;
+export const INCIDENT_EVENT_KINDS = [
+  'reported', 'status_changed', 'comment', 'scoped', 'customer_included', 'customer_excluded', 'evidence_added', 'severity_overridden',
+  'notification_drafted', 'notification_edited', 'notification_approved', 'notification_sent', 'notification_acknowledged',
+  'reminder_sent', 'escalated',
+] as const;
 export type IncidentEventKind = (typeof INCIDENT_EVENT_KINDS)[number];
 
 /**
- * One entry of an incident's timeline: its report, each change of status (with the reason a
- * dismissal must give), each scoping and DPO change to the affected customers, and each comment, in the order they happened (`seq`). Never changed or
- * deleted. Free text stays here, out of the audit log, which can never be erased.
+ * One entry of an incident's timeline, in the order they happened (`seq`): its report, each change
+ * of status (with the reason a dismissal must give), each scoping and DPO change to the affected
+ * customers, evidence, severity overrides, each notification's drafting, approval, sending and
+ * acknowledgement, reminders, escalations and comments. Never changed or deleted. Free text stays
+ * here, out of the audit log, which can never be erased. `customerId` names the customer an entry
+ * is about, `notificationId` the notification.
  */
 @Entity({ name: 'incident_events' })
 @Index('incident_events_incident_idx', ['incidentId', 'seq'])
@@ -38,4 +45,10 @@ export class IncidentEvent {
 
   @Column({ name: 'actor_id', type: 'uuid', nullable: true })
   actorId: string | null;
+
+  @Column({ name: 'customer_id', type: 'uuid', nullable: true })
+  customerId: string | null;
+
+  @Column({ name: 'notification_id', type: 'uuid', nullable: true })
+  notificationId: string | null;
 }

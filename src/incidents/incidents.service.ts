@@ -17,9 +17,10 @@ import {
   IncidentClockEntry, IncidentClockResponse, IncidentCommentDto, IncidentCustomerDto, IncidentCustomerResponse, IncidentEventResponse, IncidentQuery, IncidentResponse, IncidentScopeResponse,
   ReportIncidentDto, TransitionIncidentDto,
 } from './dto/incident.dto';
-import { deadlineClock, DEFAULT_BREACH_NOTICE_HOURS, notificationDeadline } from './deadlines';
 import { IncidentCustomer } from './incident-customer.entity';
 import { IncidentEvent } from './incident-event.entity';
+import { noticeWindows, windowClock } from './notice-windows';
+import { actorId, addToTimeline, type TimelineEntry } from './timeline';
 import { Incident } from './incident.entity';
 import { actionFor, canTransition, INCIDENT_TRANSITIONS, type IncidentStatus } from './incident-lifecycle';
 
@@ -230,26 +231,21 @@ export class IncidentsService {
   }
 
   /**
-   * Every included customer's notification deadline: awareness plus the breach-notice hours of
-   * its DPA in force at awareness (24 without one), with the time left and where it stands. No
-   * notification is sent yet at this stage of the workflow, so none is `sent`.
+   * Every included customer's notification deadline (notice-windows.ts), time left and status;
+   * once its initial notification is sent the clock stops at `sent` or `sent_late`.
    */
   async notificationClock(actor: Actor, id: string): Promise<IncidentClockResponse> {
     const em = this.dataSource.manager;
     const incident = await loadVisible(em, actor, 'read', INCIDENT, id);
-    const included = await em.find(IncidentCustomer, { where: { incidentId: id, included: true } });
-    const hours = new Map((await this.dpas.activeAgreements(em, incident.becameAwareAt)).map((a) => [a.customer.id, a.dpa.breachNoticeHours]));
     const now = this.clock.now();
-    const customers = included.map((c): IncidentClockEntry => {
-      const agreed = hours.get(c.customerId);
-      const deadline = notificationDeadline(incident.becameAwareAt, agreed);
-      const state = deadlineClock({ becameAwareAt: incident.becameAwareAt, deadline, sentAt: null }, now);
+    const customers = (await noticeWindows(em, this.dpas, incident)).map((w): IncidentClockEntry => {
+      const state = windowClock(incident, w, now);
       return {
-        customerId: c.customerId, breachNoticeHours: agreed ?? DEFAULT_BREACH_NOTICE_HOURS, hoursFrom: agreed === undefined ? 'default' : 'dpa',
-        deadline: deadline.toISOString(), timeLeftMs: state.timeLeftMs, elapsedFraction: state.elapsedFraction, status: state.status,
+        customerId: w.customerId, breachNoticeHours: w.breachNoticeHours, hoursFrom: w.hoursFrom, deadline: w.deadline.toISOString(),
+        timeLeftMs: state.timeLeftMs, elapsedFraction: state.elapsedFraction, status: state.status,
+        notificationId: w.notificationId, sentAt: w.sentAt?.toISOString() ?? null, acknowledgedAt: w.acknowledgedAt?.toISOString() ?? null,
       };
     });
-    customers.sort((a, b) => a.deadline.localeCompare(b.deadline) || a.customerId.localeCompare(b.customerId));
     return { becameAwareAt: incident.becameAwareAt.toISOString(), customers };
   }
 
@@ -291,17 +287,16 @@ export class IncidentsService {
     if (errors.length) throw new ValidationProblem(errors);
   }
 
-  private async event(em: EntityManager, actor: Actor, incident: Incident, e: Pick<IncidentEvent, 'kind'> & Partial<Pick<IncidentEvent, 'fromStatus' | 'toStatus' | 'text'>>): Promise<void> {
-    await em.insert(IncidentEvent, { incidentId: incident.id, at: incident.updatedAt, actorId: actorId(actor), fromStatus: null, toStatus: null, text: null, ...e });
+  private async event(em: EntityManager, actor: Actor, incident: Incident, e: Omit<TimelineEntry, 'at'>): Promise<void> {
+    await addToTimeline(em, actor, incident.id, { at: incident.updatedAt, ...e });
   }
+
 
   private async respond(em: EntityManager, incident: Incident): Promise<IncidentResponse> {
     const events = await em.find(IncidentEvent, { where: { incidentId: incident.id }, order: { seq: 'ASC' } });
     return toResponse(incident, events.map(toEventResponse));
   }
 }
-
-const actorId = (actor: Actor): string | null => (actor.kind === 'user' ? actor.id : null);
 
 function toResponse(i: Incident, timeline?: IncidentEventResponse[]): IncidentResponse {
   return {
@@ -324,5 +319,8 @@ function toCustomerResponse(c: IncidentCustomer): IncidentCustomerResponse {
 }
 
 function toEventResponse(e: IncidentEvent): IncidentEventResponse {
-  return { id: e.id, at: e.at.toISOString(), kind: e.kind, fromStatus: e.fromStatus, toStatus: e.toStatus, text: e.text, actorId: e.actorId };
+  return {
+    id: e.id, at: e.at.toISOString(), kind: e.kind, fromStatus: e.fromStatus, toStatus: e.toStatus, text: e.text, actorId: e.actorId,
+    customerId: e.customerId, notificationId: e.notificationId,
+  };
 }

@@ -6,6 +6,7 @@ import { Type } from 'class-transformer';
 import { PageQuery } from '../../common/pagination';
 import { IsTimestamp } from '../../common/validation';
 import { DATA_CATEGORIES, type DataCategory } from '../../dpas/dpa.entity';
+import { INCIDENT_EVENT_KINDS } from '../incident-event.entity';
 import { INCIDENT_NATURES, type IncidentNature } from '../incident.entity';
 import { INCIDENT_STATUSES, type IncidentStatus } from '../incident-lifecycle';
 
@@ -121,12 +122,16 @@ export class IncidentQuery extends PageQuery {
 export class IncidentEventResponse {
   id: string;
   at: string;
-  @ApiProperty({ enum: ['reported', 'status_changed', 'comment'] })
+  @ApiProperty({ enum: INCIDENT_EVENT_KINDS })
   kind: string;
   fromStatus: string | null;
   toStatus: string | null;
   text: string | null;
+  /** The user who acted; null for scheduled work and the customer's one-click link. */
   actorId: string | null;
+  /** The customer the entry is about, if one. */
+  customerId: string | null;
+  notificationId: string | null;
 }
 
 export class IncidentResponse {
@@ -206,6 +211,11 @@ export class IncidentClockEntry {
   elapsedFraction: number;
   @ApiProperty({ enum: ['pending', 'due_soon', 'overdue', 'sent', 'sent_late'] })
   status: string;
+  /** The initial notification to this customer, once drafted. */
+  notificationId: string | null;
+  /** When its mail reached the SMTP server; approval alone only queues it. */
+  sentAt: string | null;
+  acknowledgedAt: string | null;
 }
 
 export class IncidentClockResponse {
