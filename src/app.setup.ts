@@ -43,7 +43,12 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
   const ingestJson = json({ limit: config.ingestBodyLimit });
   app.use(`/${API_PREFIX}/messages/batch`, (req: Request, res: Response, next: NextFunction) =>
     req.method === 'POST' && req.path === '/' && /^bearer \S+/i.test(req.headers.authorization ?? '') ? ingestJson(req, res, next) : next());
-  app.useBodyParser('json', { limit: config.bodyLimit });
+  // An incident's evidence upload reads its own body, of any media type (IncidentEvidenceBodyMiddleware).
+  const evidenceUpload = new RegExp(`^/${API_PREFIX}/incidents/[^/]+/evidence/?$`);
+  app.useBodyParser('json', {
+    limit: config.bodyLimit,
+    type: (req: Request) => !(req.method === 'POST' && evidenceUpload.test(req.path)) && !!req.is('application/json'),
+  });
   app.use(hideMalformedBody);
   app.setGlobalPrefix(API_PREFIX, { exclude: API_PREFIX_EXCLUDE });
   app.useGlobalPipes(createValidationPipe());

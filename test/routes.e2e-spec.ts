@@ -24,6 +24,8 @@ const PUBLIC_ROUTES = [
   'POST /public/subscriptions', 'GET /public/subscriptions/:id/confirm', 'GET /public/subscriptions/:id/unsubscribe', 'POST /public/subscriptions/:id/unsubscribe',
   // Public keys for verifying deletion certificates offline; Prometheus scraping (METRICS_TOKEN guards it when set).
   'GET /api/v1/retention/signing-keys', 'GET /metrics',
+  // The signed, expiring, single-use one-click link in breach notifications: GET asks, POST acknowledges.
+  'GET /api/v1/breach-acknowledgements/:token', 'POST /api/v1/breach-acknowledgements/:token',
 ];
 
 interface HandlerRoute {

@@ -53,7 +53,8 @@ const EXPECTED: Record<Role, Table> = {
     Job: { read: 'any', create: 'any' },
     AuditEntry: read,
     Incident: { read: 'any', update: 'any', confirm: 'any' },
-    Notification: { read: 'any', update: 'any', approve: 'any' },
+    // Drafts notifications as security does, and approves those it did not write (four eyes).
+    Notification: { create: 'any', read: 'any', update: 'any', approve: 'any' },
     // Not named in the table; reads the DPO needs to do what it does name (objection windows come
     // from DPAs, purge evidence belongs to retention, Art. 30 records are the DPO's).
     Customer: read,

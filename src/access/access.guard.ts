@@ -34,7 +34,8 @@ export class AccessGuard implements CanActivate {
     if (scheme?.toLowerCase() !== 'bearer' || !credential) throw new UnauthorizedError();
     const actor = await this.auth.authenticate(credential, req.id === undefined ? undefined : String(req.id));
     req.actor = actor;
-    if (!actor.ability.can(required.action, required.subject)) throw new ForbiddenError();
+    const allowed = [required, ...(required.or ?? [])].some(({ action, subject }) => actor.ability.can(action, subject));
+    if (!allowed) throw new ForbiddenError();
     return true;
   }
 }

@@ -102,9 +102,3 @@ function dispositionName(header: string | undefined): string | undefined {
   const plain = /filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/.exec(header);
   return plain ? (plain[1]?.replace(/\\(.)/g, '$1') ?? plain[2]) : undefined;
 }
-
-/** Content-Disposition for sending a file: an ASCII fallback and the exact name in filename*. */
-export function attachment(name: string): string {
-  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
-}

@@ -3,7 +3,8 @@ import { ApiBearerAuth, ApiBody, ApiConsumes, ApiProduces, ApiTags } from '@nest
 import type { Response } from 'express';
 import type { Actor } from '../access/ability';
 import { CheckAbility, CurrentActor } from '../access/access.decorators';
-import { attachment, DpaDocumentsService, PDF } from './dpa-documents.service';
+import { attachment } from '../common/attachment';
+import { DpaDocumentsService, PDF } from './dpa-documents.service';
 import { DpasService } from './dpas.service';
 import { CreateDpaDto, DocumentUploadQuery, DpaListQuery, DpaPage, DpaResponse, DpaTransitionDto, UpdateDpaDto } from './dto/dpa.dto';
 

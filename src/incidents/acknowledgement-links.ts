@@ -31,7 +31,9 @@ export class AcknowledgementLinks {
     const expiry = Number(expiryText);
     const given = Buffer.from(signature, 'base64url');
     const expected = this.mac(id, expiry);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'invalid' };
+    // The last of 43 characters carries two unused bits: only the one spelling we issue is accepted.
+    const canonical = given.toString('base64url') === signature;
+    if (!canonical || given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'invalid' };
     if (now.getTime() > expiry * 1000) return { ok: false, reason: 'expired' };
     return { ok: true, notificationId: id, expiresAt: new Date(expiry * 1000) };
   }
@@ -39,4 +41,12 @@ export class AcknowledgementLinks {
   private mac(id: string, expiry: number): Buffer {
     return createHmac('sha256', this.key).update(`acknowledge:${id.toLowerCase()}:${expiry}`).digest();
   }
+}
+
+/** The one-click link a notification or reminder mail carries: a fresh expiry each time it is sent. */
+export function acknowledgementLink(
+  links: AcknowledgementLinks, baseUrl: string, notificationId: string, now: Date, ttlHours: number,
+): { url: string; expiresAt: Date } {
+  const expiresAt = new Date(now.getTime() + ttlHours * 3_600_000);
+  return { url: `${baseUrl}/api/v1/breach-acknowledgements/${links.sign(notificationId, expiresAt)}`, expiresAt };
 }

@@ -16,6 +16,9 @@ export const FOLLOW_UP_SECTIONS = ['update'] as const;
 export type SectionName = (typeof INITIAL_SECTIONS)[number] | (typeof FOLLOW_UP_SECTIONS)[number];
 export type NotificationSections = Partial<Record<SectionName, string>>;
 
+/** A notification's parts, in order. */
+export const sectionsOf = (kind: NotificationKind): readonly SectionName[] => (kind === 'initial' ? INITIAL_SECTIONS : FOLLOW_UP_SECTIONS);
+
 export const SECTION_TITLES: Record<SectionName, string> = {
   nature: 'Nature of the personal data breach',
   dataSubjects: 'Data subjects concerned (approximate number)',

@@ -5,13 +5,21 @@ import { CheckAbility, CurrentActor } from '../access/access.decorators';
 import {
   IncidentClockResponse, IncidentCommentDto, IncidentCustomerDto, IncidentPage, IncidentQuery, IncidentResponse, IncidentScopeResponse, ReportIncidentDto, TransitionIncidentDto,
 } from './dto/incident.dto';
+import { BreachNotificationsService } from './breach-notifications.service';
+import { BreachNotificationList, DraftNotificationsDto } from './dto/breach-notification.dto';
+import { OverrideSeverityDto, SeverityResponse } from './dto/severity.dto';
+import { IncidentSeverityService } from './incident-severity.service';
 import { IncidentsService } from './incidents.service';
 
 @ApiTags('incidents')
 @ApiBearerAuth()
 @Controller('incidents')
 export class IncidentsController {
-  constructor(private readonly incidents: IncidentsService) {}
+  constructor(
+    private readonly incidents: IncidentsService,
+    private readonly severities: IncidentSeverityService,
+    private readonly notifications: BreachNotificationsService,
+  ) {}
 
   /** Reports a security incident (security role); it starts as `reported`. */
   @Post()
@@ -61,6 +69,36 @@ export class IncidentsController {
   @CheckAbility('read', 'Incident')
   clock(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<IncidentClockResponse> {
     return this.incidents.notificationClock(actor, id);
+  }
+
+  /** Drafts the initial notification of each included customer that has none (or of those named). */
+  @Post(':id/notifications')
+  @CheckAbility('create', 'Notification')
+  draftNotifications(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() dto: DraftNotificationsDto): Promise<BreachNotificationList> {
+    return this.notifications.draft(actor, id, dto);
+  }
+
+  /** Every notification and follow-up of the incident, drafts included. */
+  @Get(':id/notifications')
+  @CheckAbility('read', 'Incident')
+  notificationsOf(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<BreachNotificationList> {
+    return this.notifications.forIncident(actor, id);
+  }
+
+  /** Each included customer's ENISA severity suggestion, every factor with its basis and any override. */
+  @Get(':id/severity')
+  @CheckAbility('read', 'Incident')
+  severity(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<SeverityResponse> {
+    return this.severities.list(actor, id);
+  }
+
+  /** Replaces one customer's severity overrides, each with a reason (security or DPO). */
+  @Put(':id/customers/:customerId/severity')
+  @CheckAbility('update', 'Incident')
+  overrideSeverity(
+    @CurrentActor() actor: Actor, @Param('id') id: string, @Param('customerId') customerId: string, @Body() dto: OverrideSeverityDto,
+  ): Promise<SeverityResponse> {
+    return this.severities.override(actor, id, customerId, dto);
   }
 
   /** The DPO adds (included: true) or excludes (false) a customer, with a reason. */

@@ -103,6 +103,7 @@ export class IncidentsService {
       if (dto.to === 'dismissed' && !dto.reason) {
         throw new ValidationProblem([{ field: 'reason', messages: ['reason is required to dismiss an incident (at least 10 characters)'] }]);
       }
+      if (dto.to === 'notified') await this.checkEveryoneTold(em, incident);
       if (dto.declineLegalHold && dto.to !== 'confirmed_breach') {
         throw new ValidationProblem([{ field: 'declineLegalHold', messages: ['declineLegalHold goes only with confirming a breach'] }]);
       }
@@ -118,6 +119,18 @@ export class IncidentsService {
       await this.holdEvidence(em, actor, incident);
       return this.respond(em, incident);
     });
+  }
+
+  /**
+   * 'notified' follows from the notifications: the breach-deadlines job sets it once every
+   * included customer's initial notification has reached the SMTP server, and by hand it is
+   * refused before then.
+   */
+  private async checkEveryoneTold(em: EntityManager, incident: Incident): Promise<void> {
+    const untold = (await noticeWindows(em, this.dpas, incident)).filter((w) => !w.sentAt);
+    if (untold.length) {
+      throw new ConflictError(`${untold.length} included customer(s) have not been sent their notification yet`, { customerIds: untold.map((w) => w.customerId) });
+    }
   }
 
   async comment(actor: Actor, id: string, dto: IncidentCommentDto): Promise<IncidentResponse> {

@@ -14,10 +14,10 @@ export interface TimelineEntry {
 }
 
 /** The user behind an action, for timelines and authorship; null for API keys and scheduled work. */
-export const actorId = (actor: Actor): string | null => (actor.kind === 'user' ? actor.id : null);
+export const actorId = (actor: Actor | null): string | null => (actor?.kind === 'user' ? actor.id : null);
 
-/** Appends one entry to an incident's timeline, in the caller's transaction. */
-export async function addToTimeline(em: EntityManager, actor: Actor, incidentId: string, e: TimelineEntry): Promise<void> {
+/** Appends one entry to an incident's timeline, in the caller's transaction; `actor` null for a customer's one-click link. */
+export async function addToTimeline(em: EntityManager, actor: Actor | null, incidentId: string, e: TimelineEntry): Promise<void> {
   await em.insert(IncidentEvent, {
     incidentId, actorId: actorId(actor), fromStatus: null, toStatus: null, text: null, customerId: null, notificationId: null, ...e,
   });

@@ -23,6 +23,10 @@ export interface TestSmtp {
   answers: number[];
   /** Resolves when at least n mails have arrived (or rejects after timeoutMs). */
   waitFor(n: number, timeoutMs?: number): Promise<ReceivedMail[]>;
+  /** Takes the server off the network: connections are refused until `start`. */
+  stop(): Promise<void>;
+  /** Listens again on the same port. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -30,7 +34,7 @@ export interface TestSmtp {
 export async function startSmtp(): Promise<TestSmtp> {
   const received: ReceivedMail[] = [];
   const answers: number[] = [];
-  const server = new SMTPServer({
+  const create = () => new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
@@ -58,8 +62,15 @@ export async function startSmtp(): Promise<TestSmtp> {
       });
     },
   });
+  let server = create();
+  let running = true;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
+  const stop = () => new Promise<void>((resolve) => {
+    if (!running) return resolve();
+    running = false;
+    server.close(() => resolve());
+  });
   return {
     url: `smtp://127.0.0.1:${port}`,
     received,
@@ -72,6 +83,13 @@ export async function startSmtp(): Promise<TestSmtp> {
       }
       return received;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    stop,
+    async start() {
+      if (running) return;
+      server = create();
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+      running = true;
+    },
+    close: stop,
   };
 }

@@ -1,0 +1,142 @@
+import { ApiProperty, ApiPropertyOptional, getSchemaPath, OmitType } from '@nestjs/swagger';
+import { IsIn, IsOptional } from 'class-validator';
+import { DATA_CATEGORIES, type DataCategory } from '../../dpas/dpa.entity';
+import { DEADLINE_STATUSES, ESCALATIONS } from '../deadlines';
+import { INCIDENT_STATUSES, type IncidentStatus } from '../incident-lifecycle';
+import { INCIDENT_NATURES, type IncidentNature } from '../incident.entity';
+import type { BreachNotificationResponse } from './breach-notification.dto';
+import type { IncidentEventResponse, IncidentResponse, IncidentScopeResponse } from './incident.dto';
+import { IncidentEvidenceResponse } from './incident-evidence.dto';
+import { CustomerSeverityResponse } from './severity.dto';
+
+/**
+ * The answers of other routes, referenced by their schema name rather than by class: the test
+ * build compiles file by file (isolatedModules), where the swagger plugin cannot type their
+ * undecorated string[] fields, so exploring those classes from here would stop the app booting.
+ * `nest build` defines every one of these schemas from the routes that answer with them.
+ */
+const schemaOf = (name: string) => ({ allOf: [{ $ref: getSchemaPath(name) }] });
+const listOf = (name: string) => ({ type: 'array' as const, items: { $ref: getSchemaPath(name) } });
+
+export const REPORT_FORMATS = ['json', 'html'] as const;
+
+export class IncidentReportQuery {
+  /** html, or json (the default); `Accept: text/html` works too. */
+  @ApiPropertyOptional({ enum: REPORT_FORMATS })
+  @IsOptional()
+  @IsIn(REPORT_FORMATS)
+  format?: (typeof REPORT_FORMATS)[number];
+}
+
+/** One customer's notification deadline as the report was generated (as on GET /incidents/:id/clock). */
+export class ReportDeadline {
+  breachNoticeHours: number;
+  @ApiProperty({ enum: ['dpa', 'default'] })
+  hoursFrom: 'dpa' | 'default';
+  deadline: string;
+  /** Negative once passed; once sent, the margin it was sent with. */
+  timeLeftMs: number;
+  elapsedFraction: number;
+  @ApiProperty({ enum: DEADLINE_STATUSES })
+  status: string;
+}
+
+export class ReportSeverity extends OmitType(CustomerSeverityResponse, ['customerId'] as const) {}
+
+export class ReportEscalation {
+  @ApiProperty({ enum: ESCALATIONS })
+  escalation: string;
+  at: string;
+}
+
+/** Everything about one customer: every included customer, and any other that was sent a notification. */
+export class ReportCustomer {
+  customerId: string;
+  /** null if the customer no longer exists. */
+  legalName: string | null;
+  /** Whether it counts as affected now (see scope for the source and any reason). */
+  included: boolean;
+  /** null for a customer that is not included. */
+  @ApiProperty({ type: ReportDeadline, nullable: true })
+  deadline: ReportDeadline | null;
+  @ApiProperty({ type: ReportSeverity, nullable: true })
+  severity: ReportSeverity | null;
+  /** The escalations recorded for its deadline, in order. */
+  @ApiProperty({ type: [ReportEscalation] })
+  escalations: ReportEscalation[];
+  /** Its initial notification and follow-ups, drafts included, oldest first. */
+  @ApiProperty(listOf('BreachNotificationResponse'))
+  notifications: BreachNotificationResponse[];
+}
+
+/** The whole record, for staff who read incidents. */
+export class IncidentReportResponse {
+  @ApiProperty({ enum: ['full'] })
+  part: 'full';
+  generatedAt: string;
+  /** As GET /incidents/:id answers, without the timeline (it is below). */
+  @ApiProperty(schemaOf('IncidentResponse'))
+  incident: Omit<IncidentResponse, 'timeline'>;
+  /** As GET /incidents/:id/scope answers. */
+  @ApiProperty(schemaOf('IncidentScopeResponse'))
+  scope: IncidentScopeResponse;
+  @ApiProperty({ type: [ReportCustomer] })
+  customers: ReportCustomer[];
+  /** Every entry, oldest first. */
+  @ApiProperty(listOf('IncidentEventResponse'))
+  timeline: IncidentEventResponse[];
+  @ApiProperty({ type: [IncidentEvidenceResponse] })
+  evidence: IncidentEvidenceResponse[];
+}
+
+/** What a customer learns of the incident: the facts that concern it, none of the provider's internals. */
+export class CustomerReportIncident {
+  id: string;
+  title: string;
+  @ApiProperty({ enum: INCIDENT_NATURES, isArray: true })
+  nature: IncidentNature[];
+  @ApiProperty({ enum: DATA_CATEGORIES, isArray: true })
+  dataCategories: DataCategory[];
+  detectedAt: string;
+  becameAwareAt: string;
+  windowFrom: string | null;
+  windowTo: string | null;
+  @ApiProperty({ enum: INCIDENT_STATUSES })
+  status: IncidentStatus;
+}
+
+export class CustomerReportScope {
+  messageCount: number;
+  /** Distinct phone numbers, counted by their keyed hash. */
+  distinctSubjects: number;
+  @ApiProperty({ type: [String] })
+  readableCategories: string[];
+  @ApiProperty({ type: [String] })
+  destinationCountries: string[];
+}
+
+/** A notification as the customer received it: without who wrote or approved it. */
+export type CustomerReportNotification = Omit<BreachNotificationResponse, 'authors' | 'approvedBy'>;
+
+/** A customer user's part: its own scope, severity, deadline and approved notifications. */
+export class CustomerIncidentReportResponse {
+  @ApiProperty({ enum: ['customer'] })
+  part: 'customer';
+  generatedAt: string;
+  @ApiProperty({ type: CustomerReportIncident })
+  incident: CustomerReportIncident;
+  customerId: string;
+  legalName: string | null;
+  /** null when it is no longer counted as affected. */
+  @ApiProperty({ type: CustomerReportScope, nullable: true })
+  scope: CustomerReportScope | null;
+  @ApiProperty({ type: ReportSeverity, nullable: true })
+  severity: ReportSeverity | null;
+  @ApiProperty({ type: ReportDeadline, nullable: true })
+  deadline: ReportDeadline | null;
+  /** Its approved notification and follow-ups, oldest first; without `authors` and `approvedBy`. */
+  @ApiProperty(listOf('BreachNotificationResponse'))
+  notifications: CustomerReportNotification[];
+}
+
+export type IncidentReport = IncidentReportResponse | CustomerIncidentReportResponse;
