@@ -12,7 +12,7 @@ export class BreachNotifications1795749650953 implements MigrationInterface {
     await queryRunner.query(`CREATE INDEX "breach_notifications_customer_idx" ON "breach_notifications" ("customer_id", "created_at") `);
     await queryRunner.query(`CREATE INDEX "breach_notifications_incident_idx" ON "breach_notifications" ("incident_id", "customer_id", "created_at") `);
     await queryRunner.query(`ALTER TABLE "incident_events" DROP CONSTRAINT "incident_events_kind_check"`);
-    await queryRunner.query(`ALTER TABLE "incident_events" ADD CONSTRAINT "incident_events_kind_check" CHECK (kind IN ('reported', 'status_changed', 'comment', 'scoped', 'customer_included', 'customer_excluded', 'evidence_added', 'severity_overridden', 'notification_drafted', 'notification_edited', 'notification_approved', 'notification_resent', 'notification_sent', 'notification_acknowledged', 'reminder_sent', 'escalated'))`);
+    await queryRunner.query(`ALTER TABLE "incident_events" ADD CONSTRAINT "incident_events_kind_check" CHECK (kind IN ('reported', 'status_changed', 'facts_changed', 'comment', 'scoped', 'customer_included', 'customer_excluded', 'evidence_added', 'severity_overridden', 'notification_drafted', 'notification_edited', 'notification_approved', 'notification_resent', 'notification_sent', 'notification_acknowledged', 'reminder_sent', 'escalated'))`);
     await queryRunner.query(`ALTER TABLE "incident_events" ADD "customer_id" uuid`);
     await queryRunner.query(`ALTER TABLE "incident_events" ADD "notification_id" uuid`);
     await queryRunner.query(`ALTER TABLE "incident_customers" ADD "severity_overrides" jsonb NOT NULL DEFAULT '{}'`);

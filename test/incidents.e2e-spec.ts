@@ -258,6 +258,48 @@ describe('incidents: report, triage, the DPO\'s breach decision, timeline', () =
     });
   });
 
+  it('takes new facts with what was learnt, rescopes when the window or sub-processors change, and refuses bad ones changing nothing', async () => {
+    const late = await seedCustomer(t, { legalName: 'Late Traffic KG' });
+    await storeMessages(t, [messageRecord(late, { msisdn: '+4917011119001', route: [carrier], submittedAt: new Date('2026-12-10T10:30:00Z') })], NOW);
+    const { id } = (await report(valid()).expect(201)).body as IncidentResponse;
+    await t.http().post(`/api/v1/incidents/${id}/scope`).set(bearer(tokens.security)).expect(200);
+    const scopeOf = async () => ((await t.http().get(`/api/v1/incidents/${id}/scope`).set(bearer(tokens.dpo)).expect(200)).body as IncidentScopeResponse)
+      .customers.map((c) => c.customerId);
+    expect(await scopeOf()).not.toContain(late);
+
+    const patch = (body: Record<string, unknown>, token = tokens.security) => t.http().patch(`/api/v1/incidents/${id}`).set(bearer(token)).send(body);
+    const rows = async () => ({ incident: (await t.http().get(`/api/v1/incidents/${id}`).set(bearer(tokens.dpo)).expect(200)).body as IncidentResponse, scope: await scopeOf() });
+    const before = await rows();
+    const refusals: [Record<string, unknown>, number, string[] | null][] = [
+      [{ windowTo: '2026-12-10T07:00:00Z', reason: 'The export ran longer than first thought' }, 400, ['windowTo']],
+      [{ windowTo: '2026-12-10T11:00:00Z' }, 400, ['reason']],
+      [{ windowTo: '2026-12-10T10:00:00Z', reason: 'Nothing new in this at all' }, 400, ['body']],
+      [{ subprocessorIds: [randomUUID()], reason: 'A second carrier was involved' }, 400, ['subprocessorIds']],
+      [{ status: 'closed', reason: 'Trying to set the status directly' }, 400, ['status']],
+    ];
+    for (const [body, status, fields] of refusals) {
+      const res = await patch(body);
+      expectProblem(res, status, 'validation');
+      if (fields) expect(problemFields(res)).toEqual(fields);
+    }
+    expectProblem(await patch({ windowTo: '2026-12-10T11:00:00Z', reason: 'The export ran longer than first thought' }, tokens.legal), 403, 'forbidden');
+    expect(await rows()).toEqual(before);
+
+    const updated = (await patch({ windowTo: '2026-12-10T11:00:00Z', reason: 'The carrier says the export ran until 11:00' }).expect(200)).body as IncidentResponse;
+    expect(updated.windowTo).toBe('2026-12-10T11:00:00.000Z');
+    expect(await scopeOf()).toContain(late);
+    expect(updated.timeline!.slice(-2).map((e) => [e.kind, e.text])).toEqual([
+      ['facts_changed', 'windowTo: The carrier says the export ran until 11:00'], ['scoped', expect.stringMatching(/customers/)],
+    ]);
+    const [facts] = (await auditOf(id)).filter((e) => e.action === 'incident.facts_changed');
+    expect(facts.changes).toMatchObject({ fields: ['windowTo'] });
+    expect(JSON.stringify(facts)).not.toContain('carrier says');
+
+    await move(id, 'triage', tokens.security).expect(200);
+    await move(id, 'dismissed', tokens.dpo, 'The carrier withdrew its report after review').expect(200);
+    expectProblem(await patch({ maliciousIntent: false, reason: 'Turned out to be a test account' }), 409, 'conflict');
+  });
+
   it('shows each included customer\'s deadline from the DPA in force at awareness (24 h, 48 h, the default), time left and status', async () => {
     const [h24, h48, none] = [
       await seedCustomer(t, { legalName: 'Clock 24 GmbH' }), await seedCustomer(t, { legalName: 'Clock 48 GmbH' }), await seedCustomer(t, { legalName: 'Clock None GmbH' }),

@@ -1,7 +1,7 @@
 import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 export const INCIDENT_EVENT_KINDS = [
-  'reported', 'status_changed', 'comment', 'scoped', 'customer_included', 'customer_excluded', 'evidence_added', 'severity_overridden',
+  'reported', 'status_changed', 'facts_changed', 'comment', 'scoped', 'customer_included', 'customer_excluded', 'evidence_added', 'severity_overridden',
   'notification_drafted', 'notification_edited', 'notification_approved', 'notification_resent', 'notification_sent', 'notification_acknowledged',
   'reminder_sent', 'escalated',
 ] as const;

@@ -1,9 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '../access/ability';
 import { CheckAbility, CurrentActor } from '../access/access.decorators';
 import {
-  IncidentClockResponse, IncidentCommentDto, IncidentCustomerDto, IncidentPage, IncidentQuery, IncidentResponse, IncidentScopeResponse, ReportIncidentDto, TransitionIncidentDto,
+  IncidentClockResponse, IncidentCommentDto, IncidentCustomerDto, IncidentPage, IncidentQuery, IncidentResponse, IncidentScopeResponse, ReportIncidentDto, TransitionIncidentDto, UpdateIncidentDto,
 } from './dto/incident.dto';
 import { BreachNotificationsService } from './breach-notifications.service';
 import { BreachNotificationList, DraftNotificationsDto } from './dto/breach-notification.dto';
@@ -40,6 +40,13 @@ export class IncidentsController {
   @CheckAbility('read', 'Incident')
   get(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<IncidentResponse> {
     return this.incidents.get(actor, id);
+  }
+
+  /** New facts (security or DPO, with what was learnt); a changed window or sub-processor list rescopes it. */
+  @Patch(':id')
+  @CheckAbility('update', 'Incident')
+  update(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() dto: UpdateIncidentDto): Promise<IncidentResponse> {
+    return this.incidents.update(actor, id, dto);
   }
 
   /** Moves it to its next status (409 names the allowed ones); confirming or dismissing a breach is the DPO's. */

@@ -15,7 +15,7 @@ import { impactScope } from '../messages/impact-scope';
 import { LegalHoldsService } from '../retention/legal-holds.service';
 import {
   IncidentClockEntry, IncidentClockResponse, IncidentCommentDto, IncidentCustomerDto, IncidentCustomerResponse, IncidentEventResponse, IncidentQuery, IncidentResponse, IncidentScopeResponse,
-  ReportIncidentDto, TransitionIncidentDto,
+  ReportIncidentDto, TransitionIncidentDto, UpdateIncidentDto,
 } from './dto/incident.dto';
 import { IncidentCustomer } from './incident-customer.entity';
 import { IncidentEvent } from './incident-event.entity';
@@ -155,34 +155,91 @@ export class IncidentsService {
   async scope(actor: Actor, id: string): Promise<IncidentScopeResponse> {
     return this.dataSource.transaction(async (em) => {
       const incident = await loadVisible(em, actor, 'update', INCIDENT, id, true);
-      const { subprocessorIds, windowFrom, windowTo } = incident;
-      if (!subprocessorIds.length || !windowFrom || !windowTo) {
+      if (!scopable(incident)) {
         throw new ConflictError('This incident names no sub-processor or no time window to scope from routing data; the DPO adds its affected customers (PUT /api/v1/incidents/:id/customers/:customerId)');
       }
-      const found = await impactScope(em, { subprocessorIds, from: windowFrom, to: windowTo });
-      const now = this.clock.now();
-      const before = new Map((await em.find(IncidentCustomer, { where: { incidentId: id } })).map((c) => [c.customerId, c]));
-      const foundIds = new Set(found.customers.map((c) => c.customerId));
-      const gone = [...before.values()].filter((c) => c.source === 'scope' && !foundIds.has(c.customerId));
-      for (const c of gone) await em.delete(IncidentCustomer, { incidentId: id, customerId: c.customerId });
-      for (const c of found.customers) {
-        const kept = before.get(c.customerId);
-        await em.save(IncidentCustomer, {
-          incidentId: id, customerId: c.customerId, source: kept?.source ?? 'scope', included: kept?.included ?? true, reason: kept?.reason ?? null,
-          messageCount: c.messageCount, distinctSubjects: c.distinctSubjects, readableCategories: c.readableCategories,
-          destinationCountries: c.destinationCountries, firstMessageAt: c.firstMessageAt, lastMessageAt: c.lastMessageAt, updatedAt: now,
-        });
-      }
-      incident.updatedAt = now;
-      await em.save(incident);
-      await this.holdEvidence(em, actor, incident);
-      const summary = `${found.totals.customers} customers, ${found.totals.messageCount} messages, ${found.totals.distinctSubjects} people`;
-      await this.event(em, actor, incident, { kind: 'scoped', text: summary });
-      await this.audit.record(em, actor, {
-        action: 'incident.scoped', subjectType: 'Incident', subjectId: id,
-        changes: { customers: found.totals.customers, messageCount: found.totals.messageCount, distinctSubjects: found.totals.distinctSubjects, dropped: gone.length },
-      });
+      await this.rescope(em, actor, incident);
       return this.scopeOf(em, id);
+    });
+  }
+
+  /**
+   * The facts as the investigation learns them (security or DPO, with what was learnt): the fields
+   * given replace the old ones, checked like a report. When the sub-processors or the window change,
+   * the scope is computed again in the same transaction; a changed awareness moves every deadline,
+   * so the audit entry keeps both times. Not once the incident is dismissed or closed.
+   */
+  async update(actor: Actor, id: string, dto: UpdateIncidentDto): Promise<IncidentResponse> {
+    return this.dataSource.transaction(async (em) => {
+      const incident = await loadVisible(em, actor, 'update', INCIDENT, id, true);
+      if (incident.status === 'dismissed' || incident.status === 'closed') throw new ConflictError(`A ${incident.status} incident's facts are final`);
+      const { reason, ...given } = dto;
+      const next: Partial<Incident> = {
+        ...(given.title !== undefined ? { title: given.title } : {}),
+        ...(given.description !== undefined ? { description: given.description } : {}),
+        ...(given.detectedAt !== undefined ? { detectedAt: new Date(given.detectedAt) } : {}),
+        ...(given.becameAwareAt !== undefined ? { becameAwareAt: new Date(given.becameAwareAt) } : {}),
+        ...(given.windowFrom !== undefined ? { windowFrom: new Date(given.windowFrom) } : {}),
+        ...(given.windowTo !== undefined ? { windowTo: new Date(given.windowTo) } : {}),
+        ...(given.subprocessorIds !== undefined ? { subprocessorIds: given.subprocessorIds } : {}),
+        ...(given.internalSystems !== undefined ? { internalSystems: given.internalSystems } : {}),
+        ...(given.dataCategories !== undefined ? { dataCategories: given.dataCategories } : {}),
+        ...(given.nature !== undefined ? { nature: given.nature } : {}),
+        ...(given.maliciousIntent !== undefined ? { maliciousIntent: given.maliciousIntent } : {}),
+      };
+      const changed = (Object.keys(next) as (keyof Incident)[]).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(incident[k]));
+      if (!changed.length) throw new ValidationProblem([{ field: 'body', messages: ['give at least one fact that differs from what is recorded'] }]);
+      const before = { becameAwareAt: incident.becameAwareAt, subprocessorIds: incident.subprocessorIds, windowFrom: incident.windowFrom, windowTo: incident.windowTo };
+      Object.assign(incident, next);
+      await this.checkFacts(em, incident, this.clock.now());
+      incident.updatedAt = this.clock.now();
+      await em.save(incident);
+      await this.event(em, actor, incident, { kind: 'facts_changed', text: `${changed.join(', ')}: ${reason}` });
+      await this.audit.record(em, actor, {
+        action: 'incident.facts_changed', subjectType: 'Incident', subjectId: id,
+        changes: {
+          fields: changed,
+          ...(changed.includes('becameAwareAt') ? { becameAwareAt: { from: before.becameAwareAt, to: incident.becameAwareAt } } : {}),
+          ...(changed.includes('subprocessorIds') ? { subprocessorIds: { from: before.subprocessorIds, to: incident.subprocessorIds } } : {}),
+          ...(changed.includes('windowFrom') || changed.includes('windowTo')
+            ? { window: { from: [before.windowFrom, before.windowTo], to: [incident.windowFrom, incident.windowTo] } } : {}),
+        },
+      });
+      const routing = changed.some((k) => k === 'subprocessorIds' || k === 'windowFrom' || k === 'windowTo');
+      if (routing && scopable(incident)) await this.rescope(em, actor, incident);
+      return this.respond(em, incident);
+    });
+  }
+
+  /**
+   * Finds the affected customers in the message store for the incident's sub-processors and
+   * window: counts are replaced, customers no longer found drop out, the DPO's decisions stay.
+   */
+  private async rescope(em: EntityManager, actor: Actor, incident: Incident): Promise<void> {
+    const id = incident.id;
+    const found = await impactScope(em, { subprocessorIds: incident.subprocessorIds, from: incident.windowFrom!, to: incident.windowTo! });
+    const now = this.clock.now();
+    const before = new Map((await em.find(IncidentCustomer, { where: { incidentId: id } })).map((c) => [c.customerId, c]));
+    const foundIds = new Set(found.customers.map((c) => c.customerId));
+    const gone = [...before.values()].filter((c) => c.source === 'scope' && !foundIds.has(c.customerId));
+    for (const c of gone) await em.delete(IncidentCustomer, { incidentId: id, customerId: c.customerId });
+    for (const c of found.customers) {
+      const kept = before.get(c.customerId);
+      await em.save(IncidentCustomer, {
+        incidentId: id, customerId: c.customerId, source: kept?.source ?? 'scope', included: kept?.included ?? true, reason: kept?.reason ?? null,
+        severityOverrides: kept?.severityOverrides ?? {},
+        messageCount: c.messageCount, distinctSubjects: c.distinctSubjects, readableCategories: c.readableCategories,
+        destinationCountries: c.destinationCountries, firstMessageAt: c.firstMessageAt, lastMessageAt: c.lastMessageAt, updatedAt: now,
+      });
+    }
+    incident.updatedAt = now;
+    await em.save(incident);
+    await this.holdEvidence(em, actor, incident);
+    const summary = `${found.totals.customers} customers, ${found.totals.messageCount} messages, ${found.totals.distinctSubjects} people`;
+    await this.event(em, actor, incident, { kind: 'scoped', text: summary });
+    await this.audit.record(em, actor, {
+      action: 'incident.scoped', subjectType: 'Incident', subjectId: id,
+      changes: { customers: found.totals.customers, messageCount: found.totals.messageCount, distinctSubjects: found.totals.distinctSubjects, dropped: gone.length },
     });
   }
 
@@ -310,6 +367,9 @@ export class IncidentsService {
     return toResponse(incident, events.map(toEventResponse));
   }
 }
+
+/** Routing data to scope from: sub-processors and a window. */
+const scopable = (i: Incident): boolean => i.subprocessorIds.length > 0 && i.windowFrom !== null && i.windowTo !== null;
 
 function toResponse(i: Incident, timeline?: IncidentEventResponse[]): IncidentResponse {
   return {

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import {
   ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength, ValidateNested,
 } from 'class-validator';
@@ -75,6 +75,15 @@ export class ReportIncidentDto {
   @ApiProperty()
   @IsBoolean()
   maliciousIntent: boolean;
+}
+
+/** New facts as the investigation learns them; the fields given replace the old ones. */
+export class UpdateIncidentDto extends PartialType(ReportIncidentDto) {
+  @ApiProperty({ minLength: 10, maxLength: 2000, description: 'what was learnt; on the timeline' })
+  @IsString()
+  @MinLength(10)
+  @MaxLength(2000)
+  reason: string;
 }
 
 export class ConfirmationHoldDto {
