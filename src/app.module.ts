@@ -46,7 +46,7 @@ export class AppModule {
             genReqId: (req) => (req as { id?: string }).id ?? 'unknown',
             // Paths only: query strings and bodies may carry personal data, headers carry credentials.
             serializers: {
-              req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+              req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: loggedPath(req.url) }),
               res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
             },
             redact: { paths: ['*.password', '*.email', '*.msisdn', '*.body', '*.authorization', '*.accessToken', '*.key'], censor: '[redacted]' },
@@ -67,4 +67,12 @@ export class AppModule {
       ],
     };
   }
+}
+
+/**
+ * The path a request log line shows: no query string, and no secret that lives in the path (a
+ * breach notification's one-click acknowledgement token would let a log reader acknowledge).
+ */
+export function loggedPath(url: string): string {
+  return url.split('?')[0].replace(/(\/breach-acknowledgements\/)[^/]+/, '$1[token]');
 }

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Clock } from '../src/common/clock';
 import type { BreachNotificationPage, BreachNotificationResponse } from '../src/incidents/dto/breach-notification.dto';
-import type { IncidentResponse } from '../src/incidents/dto/incident.dto';
+import type { IncidentResponse, IncidentScopeResponse } from '../src/incidents/dto/incident.dto';
+import { messageRecord, storeMessages } from './support/message-fixtures';
 import { ADMIN, createUser, login, startTestApp, TestApp } from './support/app';
 import { bearer, expectProblem, problemFields } from './support/http';
 import { seedCustomer, seedSubprocessor } from './support/registry-fixtures';
@@ -103,9 +104,11 @@ describe('breach notifications: drafts, four eyes, sending, acknowledgement, fol
     const bad = await edit(n.id, { update: 'not a part of an initial notification' });
     expectProblem(bad, 400, 'validation');
     expect(problemFields(bad)).toEqual(['sections.update']);
-    const empty = await edit(n.id, { measures: '' });
-    expectProblem(empty, 400, 'validation');
-    expect(problemFields(empty)).toEqual(['sections.measures']);
+    for (const blank of ['', '   \n ']) {
+      const empty = await edit(n.id, { measures: blank });
+      expectProblem(empty, 400, 'validation');
+      expect(problemFields(empty)).toEqual(['sections.measures']);
+    }
     expectProblem(await t.http().patch(`/api/v1/breach-notifications/${n.id}`).set(bearer(tokens.security)).send({ sections: {}, status: 'approved' }), 400, 'validation');
 
     // Still a blank to fill: not approvable, whoever asks.
@@ -162,6 +165,9 @@ describe('breach notifications: drafts, four eyes, sending, acknowledgement, fol
     expect(again.text).toContain('Already acknowledged');
     const seen = (await t.http().get(`/api/v1/breach-notifications/${acmeN.id}`).set(bearer(tokens.acme)).expect(200)).body as BreachNotificationResponse;
     expect(seen).toMatchObject({ acknowledgedVia: 'link', acknowledgedAt: now.toISOString() });
+    // Who wrote and approved it is the provider's business.
+    expect(seen).not.toHaveProperty('authors');
+    expect(seen).not.toHaveProperty('approvedBy');
     expectProblem(await t.http().post(`/api/v1/breach-notifications/${acmeN.id}/acknowledgement`).set(bearer(tokens.acme)), 409, 'conflict');
 
     // Forged, tampered and expired links.
@@ -235,6 +241,71 @@ describe('breach notifications: drafts, four eyes, sending, acknowledgement, fol
     const timeline = ((await t.http().get(`/api/v1/incidents/${id}`).set(bearer(tokens.dpo)).expect(200)).body as IncidentResponse).timeline!;
     expect(timeline.map((e) => e.kind)).toContain('notification_resent');
     await t.http().patch(`/api/v1/customers/${bravo}`).set(bearer(tokens.legal)).send({ breachNotificationEmails: ['breach@bravo.example.test'] }).expect(200);
+  });
+
+  it('holds back a draft the facts have overtaken until a person has looked at it again; a redraft keeps what they wrote', async () => {
+    const id = await confirmedBreach([acme]);
+    const [n] = await draft(id);
+    await edit(n.id, COMPLETE).expect(200);
+    now = new Date(NOW.getTime() + 60_000);
+    try {
+      await t.http().put(`/api/v1/incidents/${id}/customers/${acme}/severity`).set(bearer(tokens.dpo))
+        .send({ overrides: { cb: { value: 0.25, reason: 'The bucket was found by one researcher, who reported it to us.' } } }).expect(200);
+      now = new Date(NOW.getTime() + 120_000);
+      const stale = await approve(n.id, tokens.dpo2);
+      expectProblem(stale, 409, 'conflict');
+      expect(stale.body).toMatchObject({ changes: ['severity_overridden'] });
+
+      const redrafted = ((await t.http().post(`/api/v1/incidents/${id}/notifications`).set(bearer(tokens.security))
+        .send({ customerIds: [acme], redraft: true }).expect(201)).body as { items: BreachNotificationResponse[] }).items;
+      expect(redrafted.map((x) => x.id)).toEqual([n.id]);
+      expect(redrafted[0].sections.severity).toContain('The bucket was found by one researcher');
+      expect(redrafted[0].sections.measures).toBe(MEASURES);
+      expect(redrafted[0].sections.dataSubjects).toBe(COMPLETE.dataSubjects);
+      await approve(n.id, tokens.dpo2).expect(200);
+      // An approved notification is not redrafted: follow-ups carry what is new.
+      expectProblem(await t.http().post(`/api/v1/incidents/${id}/notifications`).set(bearer(tokens.security)).send({ customerIds: [acme], redraft: true }), 409, 'conflict');
+    } finally {
+      now = new Date(NOW);
+    }
+  });
+
+  it('goes back to notifying when a customer is added after everyone was told, and cannot be closed before it is told too', async () => {
+    const id = await confirmedBreach([acme]);
+    const [n] = await draft(id);
+    await edit(n.id, COMPLETE).expect(200);
+    await approve(n.id, tokens.dpo2).expect(200);
+    await waitForDelivery(t, tokens.dpo, n.id, 'sent');
+    await t.http().post('/api/v1/jobs/breach-deadlines/run').set(bearer(tokens.dpo)).expect(200);
+    const status = async () => ((await t.http().get(`/api/v1/incidents/${id}`).set(bearer(tokens.dpo)).expect(200)).body as IncidentResponse).status;
+    expect(await status()).toBe('notified');
+
+    await t.http().put(`/api/v1/incidents/${id}/customers/${bravo}`).set(bearer(tokens.dpo)).send({ included: true, reason: 'Its logs were in a second bucket' }).expect(200);
+    expect(await status()).toBe('notifying');
+    const close = await t.http().post(`/api/v1/incidents/${id}/transitions`).set(bearer(tokens.dpo)).send({ to: 'notified' });
+    expectProblem(close, 409, 'conflict');
+    expect(close.body).toMatchObject({ customerIds: [bravo] });
+  });
+
+  it('keeps a notified customer on record, excluded, when new facts take it out of scope', async () => {
+    await storeMessages(t, [messageRecord(acme, { msisdn: '+4917033330001', route: [carrier], submittedAt: new Date('2026-12-10T06:30:00Z') })], NOW);
+    const { id } = (await t.http().post('/api/v1/incidents').set(bearer(tokens.security)).send({
+      title: 'Carrier SMSC logs exported', description: 'An operator account exported logs.', detectedAt: '2026-12-10T08:00:00Z',
+      becameAwareAt: '2026-12-10T09:00:00Z', subprocessorIds: [carrier], windowFrom: '2026-12-10T06:00:00Z', windowTo: '2026-12-10T07:00:00Z',
+      dataCategories: ['msisdn'], nature: ['confidentiality'], maliciousIntent: true,
+    }).expect(201)).body as IncidentResponse;
+    await t.http().post(`/api/v1/incidents/${id}/scope`).set(bearer(tokens.security)).expect(200);
+    await t.http().post(`/api/v1/incidents/${id}/transitions`).set(bearer(tokens.security)).send({ to: 'triage' }).expect(200);
+    await t.http().post(`/api/v1/incidents/${id}/transitions`).set(bearer(tokens.dpo)).send({ to: 'confirmed_breach' }).expect(200);
+    const [n] = await draft(id);
+    await edit(n.id, { measures: MEASURES }).expect(200);
+    await approve(n.id, tokens.dpo2).expect(200);
+
+    await t.http().patch(`/api/v1/incidents/${id}`).set(bearer(tokens.security))
+      .send({ windowFrom: '2026-12-10T06:45:00Z', reason: 'The export began at 06:45, the carrier now says' }).expect(200);
+    const scope = (await t.http().get(`/api/v1/incidents/${id}/scope`).set(bearer(tokens.dpo)).expect(200)).body as IncidentScopeResponse;
+    expect(scope.customers).toEqual([expect.objectContaining({ customerId: acme, included: false, messageCount: 1, reason: expect.stringMatching(/no longer found/i) })]);
+    expect(((await t.http().get(`/api/v1/incidents/${id}/notifications`).set(bearer(tokens.dpo)).expect(200)).body as { items: unknown[] }).items).toHaveLength(1);
   });
 
   it('refuses a manual move to notified while a customer has not been sent its notification', async () => {

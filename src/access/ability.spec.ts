@@ -75,6 +75,8 @@ const EXPECTED: Record<Role, Table> = {
     Dpa: everything,
     Subprocessor: read,
     Incident: read,
+    // Reading incidents includes what customers were told about them (and the mail log it went through).
+    Notification: read,
     // Read as part of "sub-processors": who may use them, announced changes and objections to them.
     ChangeNotice: read,
     Objection: read,

@@ -70,7 +70,7 @@ export const GRANTS: Record<Role, Grant[]> = {
   legal: [
     { can: 'read', on: 'Profile', scope: 'self' },
     { can: 'manage', on: ['Customer', 'Dpa'] },
-    { can: 'read', on: ['Subprocessor', 'ChangeNotice', 'Objection', 'Incident', 'RouteAuthorisation', 'RetentionPolicy'] },
+    { can: 'read', on: ['Subprocessor', 'ChangeNotice', 'Objection', 'Incident', 'Notification', 'RouteAuthorisation', 'RetentionPolicy'] },
   ],
   security: [
     { can: 'read', on: 'Profile', scope: 'self' },

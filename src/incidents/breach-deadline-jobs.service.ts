@@ -25,6 +25,12 @@ const ESCALATING: readonly IncidentStatus[] = ['reported', 'triage', 'confirmed_
 type Counts = Record<string, number>;
 
 /**
+ * A notification mail (m) whose outcome the job has not dealt with: sent but not yet recorded, or
+ * failed with nobody alerted yet (once alerted it waits for the DPO's resend, which queues a new mail).
+ */
+const UNRECORDED_DELIVERY = `(m.status = 'sent' OR (m.status = 'failed' AND NOT EXISTS (SELECT 1 FROM sent_reminders r WHERE r.key = 'breach-mail-failed:' || m.id)))`;
+
+/**
  * The breach workflow's scheduled work (docs/incidents.md): delivered notification mails become
  * sent notifications, a `notifying` incident whose customers have all been told becomes
  * `notified`, deadlines escalate to the DPO and security at 50, 75 and 90% of each window and once
@@ -69,7 +75,7 @@ export class BreachDeadlineJobsService implements OnModuleInit {
         WHERE i.status = ANY($1::text[]) AND EXISTS (SELECT 1 FROM incident_customers c WHERE c.incident_id = i.id AND c.included)
        UNION
        SELECT n.incident_id FROM breach_notifications n JOIN mails m ON m.id = n.mail_id
-        WHERE n.status = 'approved' AND n.sent_at IS NULL AND m.status IN ('sent', 'failed')
+        WHERE n.status = 'approved' AND n.sent_at IS NULL AND ${UNRECORDED_DELIVERY}
        ORDER BY 1`,
       [ESCALATING],
     )) as { id: string }[];
@@ -93,7 +99,7 @@ export class BreachDeadlineJobsService implements OnModuleInit {
     const rows = (await em.query(
       `SELECT n.id, n.customer_id, n.kind, m.id AS mail_id, m.status AS mail_status, m.sent_at AS mail_sent_at, m.last_error
          FROM breach_notifications n JOIN mails m ON m.id = n.mail_id
-        WHERE n.incident_id = $1 AND n.status = 'approved' AND n.sent_at IS NULL AND m.status IN ('sent', 'failed')
+        WHERE n.incident_id = $1 AND n.status = 'approved' AND n.sent_at IS NULL AND ${UNRECORDED_DELIVERY}
         ORDER BY m.sent_at NULLS LAST, n.id`,
       [incident.id],
     )) as { id: string; customer_id: string; kind: 'initial' | 'follow_up'; mail_id: string; mail_status: 'sent' | 'failed'; mail_sent_at: Date | null; last_error: string | null }[];
@@ -211,7 +217,7 @@ export class BreachDeadlineJobsService implements OnModuleInit {
   /**
    * Reminds the customer of each sent, unacknowledged notification of an open incident every
    * ackReminderHours after sending, up to ackMaxReminders times, at the addresses it went to, with a
-   * fresh one-click link. Each reminder is claimed by its number, so it goes out once.
+   * fresh one-click link. Each goes out once: the notification's row is locked and its count checked again.
    */
   async remindUnacknowledged(actor: Actor, now: Date): Promise<Counts> {
     const { ackReminderHours, ackMaxReminders, ackLinkTtlHours } = this.config.breach;
@@ -226,10 +232,10 @@ export class BreachDeadlineJobsService implements OnModuleInit {
     await this.eachApart('notification', due.map((r) => r.id), async (id) => {
       const sent = await this.dataSource.transaction(async (em) => {
         const n = await em.findOne(BreachNotification, { where: { id }, lock: { mode: 'pessimistic_write' } });
-        // Acknowledged or reminded by another instance since the query above.
-        if (!n || n.acknowledgedAt || n.remindersSent >= ackMaxReminders || !n.recipients.length) return false;
+        // Acknowledged, or reminded by another instance since the query above: the locked row says.
+        const dueAt = n ? n.sentAt!.getTime() + (n.remindersSent + 1) * ackReminderHours * 3_600_000 : Infinity;
+        if (!n || n.acknowledgedAt || n.remindersSent >= ackMaxReminders || dueAt > now.getTime() || !n.recipients.length) return false;
         const reminder = n.remindersSent + 1;
-        if (!(await this.claim(em, `breach-ack:${n.id}:${reminder}`, now))) return false;
         await em.update(BreachNotification, { id: n.id }, { remindersSent: reminder });
         const customer = (await this.customers.byIds(em, [n.customerId])).get(n.customerId);
         await this.mail.enqueue(em, acknowledgementReminderMail, {

@@ -13,17 +13,16 @@ import { CustomersService } from '../customers/customers.service';
 import { MailService } from '../notifications/mail.service';
 import { acknowledgementLink, AcknowledgementLinks } from './acknowledgement-links';
 import { breachNotificationMail, notificationSubject } from './breach-mail.templates';
-import { BreachNotification, type NotificationKind, type NotificationSections, sectionsOf, TO_BE_COMPLETED } from './breach-notification.entity';
+import { BreachNotification, INITIAL_SECTIONS, type NotificationKind, type NotificationSections, sectionsOf, TO_BE_COMPLETED } from './breach-notification.entity';
 import { acknowledgementPage, type AcknowledgementPage } from './acknowledgement-pages';
 import { BreachNotificationList, BreachNotificationResponse, DraftNotificationsDto, EditNotificationDto, FollowUpDto, NotificationQuery } from './dto/breach-notification.dto';
 import { IncidentCustomer } from './incident-customer.entity';
-import { Incident } from './incident.entity';
+import { Incident, INCIDENT_ROW } from './incident.entity';
 import type { IncidentStatus } from './incident-lifecycle';
 import { IncidentSeverityService } from './incident-severity.service';
 import { initialDraft } from './notification-draft';
 import { actorId, addToTimeline } from './timeline';
 
-const INCIDENT = { entity: Incident, subject: 'Incident' as const, name: 'Incident' };
 const NOTIFICATION = { entity: BreachNotification, subject: 'Notification' as const, name: 'Breach notification' };
 
 /** Notifications are written once the DPO has confirmed the breach, and until the incident is closed. */
@@ -63,11 +62,12 @@ export class BreachNotificationsService {
         const unknown = dto.customerIds.filter((id) => !included.some((c) => c.customerId === id));
         if (unknown.length) throw new ValidationProblem([{ field: 'customerIds', messages: [`not an included customer of this incident: ${unknown.join(', ')}`] }]);
       }
-      const drafted = new Set((await em.find(BreachNotification, { where: { incidentId, kind: 'initial' } })).map((n) => n.customerId));
-      const targets = included.filter((c) => !drafted.has(c.customerId) && (!dto.customerIds || dto.customerIds.includes(c.customerId)));
+      const existing = new Map((await em.find(BreachNotification, { where: { incidentId, kind: 'initial' } })).map((n) => [n.customerId, n]));
+      const asked = (c: IncidentCustomer) => !dto.customerIds || dto.customerIds.includes(c.customerId);
+      const targets = included.filter((c) => asked(c) && (!existing.has(c.customerId) || (dto.redraft && existing.get(c.customerId)!.status === 'draft')));
       if (!targets.length) {
         throw new ConflictError(included.length
-          ? 'Every customer asked for already has its notification: edit the draft, or send a follow-up'
+          ? 'Every customer asked for already has its notification: edit the draft (or redraft it), or send a follow-up'
           : 'This incident has no affected customers yet: scope it, or the DPO adds them');
       }
       const customers = await this.customers.byIds(em, targets.map((t) => t.customerId));
@@ -76,12 +76,21 @@ export class BreachNotificationsService {
       const now = this.clock.now();
       const ids: string[] = [];
       for (const affected of targets) {
-        const sections = initialDraft({
+        const generated = initialDraft({
           incident, affected, customer: customers.get(affected.customerId)!, severity: severities.get(affected.customerId)!,
           subprocessorNames, contact: this.config.breach.dpoContact,
         });
+        const previous = existing.get(affected.customerId);
+        if (previous) {
+          const sections = keepWritten(generated, previous.sections);
+          await em.update(BreachNotification, { id: previous.id }, { sections, authors: authorsWith(previous.authors, actor), updatedAt: now });
+          ids.push(previous.id);
+          await addToTimeline(em, actor, incidentId, { kind: 'notification_edited', at: now, customerId: affected.customerId, notificationId: previous.id, text: 'redrafted from the current facts' });
+          await this.audit.record(em, actor, { action: 'breach_notification.redrafted', subjectType: 'BreachNotification', subjectId: previous.id, changes: { incidentId, customerId: affected.customerId } });
+          continue;
+        }
         const { id } = await em.save(em.create(BreachNotification, {
-          incidentId, customerId: affected.customerId, kind: 'initial', followUpOf: null, status: 'draft', sections,
+          incidentId, customerId: affected.customerId, kind: 'initial', followUpOf: null, status: 'draft', sections: generated,
           authors: authorsWith([], actor), createdAt: now, updatedAt: now,
         }));
         ids.push(id);
@@ -147,9 +156,8 @@ export class BreachNotificationsService {
         throw new ForbiddenError('Four eyes: a notification is approved by a DPO who did not write or edit it; ask another DPO');
       }
       const incident = await this.openIncident(em, actor, n.incidentId);
-      if (!(await em.existsBy(IncidentCustomer, { incidentId: n.incidentId, customerId: n.customerId, included: true }))) {
-        throw new ConflictError('The DPO has excluded this customer from the incident\'s scope: its notification is not sent');
-      }
+      await this.checkStillIncluded(em, n);
+      await this.checkCurrent(em, n);
       const blanks = sectionsOf(n.kind).filter((name) => n.sections[name]?.includes(TO_BE_COMPLETED));
       if (blanks.length) {
         throw new ValidationProblem(blanks.map((name) => ({ field: `sections.${name}`, messages: [`still says ${TO_BE_COMPLETED}: write it before approval`] })));
@@ -178,6 +186,7 @@ export class BreachNotificationsService {
       const failed = n.mailId ? await em.query(`SELECT 1 FROM mails WHERE id = $1 AND status = 'failed'`, [n.mailId]) as unknown[] : [];
       if (n.status !== 'approved' || !failed.length) throw new ConflictError('Only a notification whose mail failed is sent again; a queued one is still being retried');
       await this.openIncident(em, actor, n.incidentId);
+      await this.checkStillIncluded(em, n);
       const now = this.clock.now();
       const { mailId, recipients } = await this.queueMail(em, n, now);
       await em.update(BreachNotification, { id }, { mailId, recipients, updatedAt: now });
@@ -197,7 +206,7 @@ export class BreachNotificationsService {
       if (n.status !== 'approved') throw new NotFoundError(NOTIFICATION.name);
       if (n.acknowledgedAt) throw new ConflictError(`Already acknowledged at ${n.acknowledgedAt.toISOString()}`, { acknowledgedAt: n.acknowledgedAt.toISOString() });
       await this.recordAcknowledgement(em, actor, n, 'api');
-      return (await this.responses(em, { ids: [id] }))[0];
+      return (await this.responses(em, { ids: [id], staff: isStaff(actor) }))[0];
     });
   }
 
@@ -221,36 +230,36 @@ export class BreachNotificationsService {
     const before = decodeCursor(query.cursor, isTimeCursor);
     const qb = this.dataSource.getRepository(BreachNotification).createQueryBuilder('n');
     scopeQuery(qb, actor.ability, 'read', 'Notification');
-    if (!actor.ability.can('read', 'Incident')) qb.andWhere(`n.status = 'approved'`); // drafts are the provider's own
+    if (!isStaff(actor)) qb.andWhere(`n.status = 'approved'`); // drafts are the provider's own
     if (query.incidentId) qb.andWhere('n.incidentId = :incidentId', { incidentId: query.incidentId });
     if (query.kind) qb.andWhere('n.kind = :kind', { kind: query.kind });
     if (before) qb.andWhere('(n.createdAt, n.id) < (:at, :id)', { at: before[0], id: before[1] });
     const rows = await qb.orderBy('n.createdAt', 'DESC').addOrderBy('n.id', 'DESC').limit(query.limit + 1).getMany();
     const page = toPage(rows, query.limit, (n) => n.id, (n) => [n.createdAt.toISOString(), n.id]);
-    const responses = await this.responses(this.dataSource.manager, { ids: page.items });
+    const responses = await this.responses(this.dataSource.manager, { ids: page.items, staff: isStaff(actor) });
     return { ...page, items: responses };
   }
 
   async get(actor: Actor, id: string): Promise<BreachNotificationResponse> {
     const em = this.dataSource.manager;
     const n = await loadVisible(em, actor, 'read', NOTIFICATION, id);
-    if (n.status !== 'approved' && !actor.ability.can('read', 'Incident')) throw new NotFoundError(NOTIFICATION.name);
-    return (await this.responses(em, { ids: [id] }))[0];
+    if (n.status !== 'approved' && !isStaff(actor)) throw new NotFoundError(NOTIFICATION.name);
+    return (await this.responses(em, { ids: [id], staff: isStaff(actor) }))[0];
   }
 
   /** An incident's notifications for staff (drafts included). */
   async forIncident(actor: Actor, incidentId: string): Promise<BreachNotificationList> {
     const em = this.dataSource.manager;
-    await loadVisible(em, actor, 'read', INCIDENT, incidentId);
+    await loadVisible(em, actor, 'read', INCIDENT_ROW, incidentId);
     return { items: await this.forReport(em, incidentId, null) };
   }
 
   /** For the report: all of an incident's notifications, or only one customer's approved ones. */
   async forReport(em: EntityManager, incidentId: string, customerId: string | null): Promise<BreachNotificationResponse[]> {
-    return this.responses(em, { incidentId, customerId });
+    return this.responses(em, { incidentId, customerId, staff: customerId === null });
   }
 
-  private async responses(em: EntityManager, where: { ids?: string[]; incidentId?: string; customerId?: string | null }): Promise<BreachNotificationResponse[]> {
+  private async responses(em: EntityManager, where: { ids?: string[]; incidentId?: string; customerId?: string | null; staff?: boolean }): Promise<BreachNotificationResponse[]> {
     if (where.ids && !where.ids.length) return [];
     const qb = em.getRepository(BreachNotification).createQueryBuilder('n')
       .leftJoin('mails', 'm', 'm.id = n.mail_id')
@@ -259,7 +268,7 @@ export class BreachNotificationsService {
     if (where.incidentId) qb.andWhere('n.incidentId = :incidentId', { incidentId: where.incidentId });
     if (where.customerId) qb.andWhere(`n.customerId = :customerId AND n.status = 'approved'`, { customerId: where.customerId });
     const { entities, raw } = await qb.orderBy('n.createdAt', 'ASC').addOrderBy('n.id', 'ASC').getRawAndEntities();
-    const byId = new Map(entities.map((n, i) => [n.id, toResponse({ ...n, mail_status: (raw[i] as Row).mail_status, mail_sent_at: (raw[i] as Row).mail_sent_at })]));
+    const byId = new Map(entities.map((n, i) => [n.id, toResponse({ ...n, mail_status: (raw[i] as Row).mail_status, mail_sent_at: (raw[i] as Row).mail_sent_at }, where.staff ?? true)]));
     return where.ids ? where.ids.map((id) => byId.get(id)!).filter(Boolean) : [...byId.values()];
   }
 
@@ -277,6 +286,34 @@ export class BreachNotificationsService {
     return { mailId, recipients };
   }
 
+  private async checkStillIncluded(em: EntityManager, n: BreachNotification): Promise<void> {
+    if (!(await em.existsBy(IncidentCustomer, { incidentId: n.incidentId, customerId: n.customerId, included: true }))) {
+      throw new ConflictError('The DPO has excluded this customer from the incident\'s scope: its notification is not sent');
+    }
+  }
+
+  /**
+   * A draft is written from the facts as they were: once the incident's facts, its scope or this
+   * customer's severity changed after the draft was last saved, a person looks at it again (saves
+   * it, or asks for a fresh one with `redraft`) before it can be approved.
+   */
+  private async checkCurrent(em: EntityManager, n: BreachNotification): Promise<void> {
+    if (n.kind !== 'initial') return;
+    const changes = (await em.query(
+      `SELECT DISTINCT kind FROM incident_events
+        WHERE incident_id = $1 AND at > $2 AND (kind IN ('facts_changed', 'scoped') OR (kind = 'severity_overridden' AND customer_id = $3))
+        ORDER BY kind`,
+      [n.incidentId, n.updatedAt, n.customerId],
+    )) as { kind: string }[];
+    if (changes.length) {
+      throw new ConflictError(
+        `Since this draft was last saved the incident changed (${changes.map((c) => c.kind.replace('_', ' ')).join(', ')}): review and save it (PATCH), `
+        + 'or ask for a fresh draft (POST /api/v1/incidents/:id/notifications with customerIds and redraft: true)',
+        { changes: changes.map((c) => c.kind) },
+      );
+    }
+  }
+
   private async loadDraft(em: EntityManager, actor: Actor, action: 'update' | 'approve', id: string): Promise<BreachNotification> {
     const n = await loadVisible(em, actor, action, NOTIFICATION, id, true);
     if (n.status !== 'draft') throw new ConflictError('This notification is approved and sent as it was; send a follow-up instead');
@@ -284,7 +321,7 @@ export class BreachNotificationsService {
   }
 
   private async openIncident(em: EntityManager, actor: Actor, id: string): Promise<Incident> {
-    const incident = await loadVisible(em, actor, 'read', INCIDENT, id, true);
+    const incident = await loadVisible(em, actor, 'read', INCIDENT_ROW, id, true);
     if (!OPEN_FOR_NOTIFICATIONS.includes(incident.status)) {
       throw new ConflictError(`Notifications are written once the DPO has confirmed the breach, until the incident is closed; this one is ${incident.status}`);
     }
@@ -328,6 +365,19 @@ export class BreachNotificationsService {
   }
 }
 
+/** The provider's people, who see drafts and who wrote what; a customer's users see what they were sent. */
+const isStaff = (actor: Actor) => actor.ability.can('read', 'Incident');
+
+/** A fresh draft keeps what a person wrote where the generator can only leave a blank (the measures, say). */
+function keepWritten(generated: NotificationSections, previous: NotificationSections): NotificationSections {
+  const out: NotificationSections = { ...generated };
+  for (const name of INITIAL_SECTIONS) {
+    const mine = previous[name];
+    if (out[name]?.includes(TO_BE_COMPLETED) && mine && !mine.includes(TO_BE_COMPLETED)) out[name] = mine;
+  }
+  return out;
+}
+
 const authorsWith = (authors: string[], actor: Actor): string[] => {
   const id = actorId(actor);
   return id && !authors.includes(id) ? [...authors, id] : authors;
@@ -341,21 +391,23 @@ function checkSections(kind: NotificationKind, given: NotificationSections, requ
   for (const [name, text] of Object.entries(given)) {
     if (text === undefined) continue;
     if (!allowed.includes(name)) errors.push({ field: `sections.${name}`, messages: [`a ${kind.replace('_', '-')} notification has only ${allowed.join(', ')}`] });
+    else if (!text.trim()) errors.push({ field: `sections.${name}`, messages: [`${name} must not be blank`] });
     else out[name as keyof NotificationSections] = text.trim();
   }
-  if (requireAll) for (const name of allowed) if (!out[name as keyof NotificationSections]) errors.push({ field: `sections.${name}`, messages: [`${name} is required`] });
+  if (requireAll) for (const name of allowed) if (given[name as keyof NotificationSections] === undefined) errors.push({ field: `sections.${name}`, messages: [`${name} is required`] });
   if (!errors.length && !Object.keys(out).length) errors.push({ field: 'sections', messages: ['give at least one part to change'] });
   if (errors.length) throw new ValidationProblem(errors);
   return out;
 }
 
-function toResponse(n: Row): BreachNotificationResponse {
+/** `staff`: who wrote and approved it is the provider's business; a customer's users do not see it. */
+function toResponse(n: Row, staff: boolean): BreachNotificationResponse {
   const sentAt = n.sentAt ?? (n.mail_status === 'sent' ? n.mail_sent_at ?? null : null);
   return {
     id: n.id, incidentId: n.incidentId, customerId: n.customerId, kind: n.kind, followUpOf: n.followUpOf, status: n.status,
     delivery: n.status === 'draft' ? 'draft' : (n.mail_status ?? 'queued'),
-    subject: notificationSubject(n), sections: n.sections as Record<string, string>, authors: n.authors,
-    createdAt: n.createdAt.toISOString(), updatedAt: n.updatedAt.toISOString(), approvedBy: n.approvedBy, approvedAt: n.approvedAt?.toISOString() ?? null,
+    subject: notificationSubject(n), sections: n.sections as Record<string, string>, ...(staff ? { authors: n.authors, approvedBy: n.approvedBy } : {}),
+    createdAt: n.createdAt.toISOString(), updatedAt: n.updatedAt.toISOString(), approvedAt: n.approvedAt?.toISOString() ?? null,
     recipients: n.recipients, sentAt: sentAt ? new Date(sentAt).toISOString() : null, acknowledgedAt: n.acknowledgedAt?.toISOString() ?? null,
     acknowledgedVia: n.acknowledgedVia, remindersSent: n.remindersSent,
   };

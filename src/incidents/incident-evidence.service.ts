@@ -12,10 +12,9 @@ import { isUuid } from '../common/ids';
 import { IncidentEvidenceList, IncidentEvidenceResponse } from './dto/incident-evidence.dto';
 import { IncidentEvidence } from './incident-evidence.entity';
 import type { IncidentStatus } from './incident-lifecycle';
-import { Incident } from './incident.entity';
+import { Incident, INCIDENT_ROW } from './incident.entity';
 import { actorId, addToTimeline } from './timeline';
 
-const INCIDENT = { entity: Incident, subject: 'Incident' as const, name: 'Incident' };
 
 export const MAX_EVIDENCE_BYTES = 25 * 1024 * 1024;
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
@@ -59,7 +58,7 @@ export class IncidentEvidenceService {
     const content = checkedContent(upload.content);
     const contentType = checkedContentType(upload.contentType);
     return this.dataSource.transaction(async (em) => {
-      const incident = await loadVisible(em, actor, 'update', INCIDENT, id, true);
+      const incident = await loadVisible(em, actor, 'update', INCIDENT_ROW, id, true);
       if (FINAL_STATUSES.includes(incident.status)) {
         throw new ConflictError(`Evidence cannot be added to a ${incident.status} incident`, { currentStatus: incident.status });
       }
@@ -82,7 +81,7 @@ export class IncidentEvidenceService {
 
   async list(actor: Actor, id: string): Promise<IncidentEvidenceList> {
     const em = this.dataSource.manager;
-    await loadVisible(em, actor, 'read', INCIDENT, id);
+    await loadVisible(em, actor, 'read', INCIDENT_ROW, id);
     return { items: await this.listFor(em, id) };
   }
 
@@ -98,7 +97,7 @@ export class IncidentEvidenceService {
    */
   async download(actor: Actor, id: string, evidenceId: string): Promise<EvidenceDownload> {
     const result = await this.dataSource.transaction(async (em) => {
-      await loadVisible(em, actor, 'read', INCIDENT, id);
+      await loadVisible(em, actor, 'read', INCIDENT_ROW, id);
       const evidence = isUuid(evidenceId)
         ? await em.createQueryBuilder(IncidentEvidence, 'e').addSelect('e.content')
           .where('e.id = :evidenceId AND e.incidentId = :id', { evidenceId, id }).getOne()

@@ -20,12 +20,11 @@ import { IncidentEscalation } from './incident-escalation.entity';
 import { IncidentEvidenceService } from './incident-evidence.service';
 import { renderReport } from './incident-report.html';
 import { IncidentSeverityService } from './incident-severity.service';
-import { Incident } from './incident.entity';
+import { Incident, INCIDENT_ROW } from './incident.entity';
 import { IncidentsService } from './incidents.service';
 import { type CustomerNoticeWindow, noticeWindows, windowClock } from './notice-windows';
 import type { SeverityAssessment } from './severity';
 
-const INCIDENT = { entity: Incident, subject: 'Incident' as const, name: 'Incident' };
 
 /**
  * GET /incidents/:id/report (issue 5): the incident's record for Art. 33(5) documentation, as JSON
@@ -60,7 +59,7 @@ export class IncidentReportService {
     const { timeline = [], ...facts } = await this.incidents.get(actor, id);
     const scope = await this.incidents.getScope(actor, id);
     return this.dataSource.transaction(async (em) => {
-      const incident = await loadVisible(em, actor, 'read', INCIDENT, id);
+      const incident = await loadVisible(em, actor, 'read', INCIDENT_ROW, id);
       const generatedAt = this.clock.now();
       const rows = await em.find(IncidentCustomer, { where: { incidentId: id }, order: { customerId: 'ASC' } });
       const included = rows.filter((r) => r.included);
@@ -98,7 +97,7 @@ export class IncidentReportService {
         ? (await this.notifications.forReport(em, id, customerId))
           .filter((n) => n.status === 'approved' && actor.ability.can('read', subject('Notification', { ...n })))
         : [];
-      if (!incident || !customerId || !notifications.length) throw new NotFoundError(INCIDENT.name);
+      if (!incident || !customerId || !notifications.length) throw new NotFoundError(INCIDENT_ROW.name);
       const generatedAt = this.clock.now();
       const row = await em.findOneBy(IncidentCustomer, { incidentId: id, customerId, included: true });
       const window = row ? (await noticeWindows(em, this.dpas, incident)).find((w) => w.customerId === customerId) : undefined;

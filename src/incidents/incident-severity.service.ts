@@ -10,11 +10,10 @@ import { isUuid } from '../common/ids';
 import { CustomersService } from '../customers/customers.service';
 import { OverrideSeverityDto, SeverityResponse } from './dto/severity.dto';
 import { IncidentCustomer } from './incident-customer.entity';
-import { Incident } from './incident.entity';
+import { Incident, INCIDENT_ROW } from './incident.entity';
 import { assessSeverity, type SeverityAssessment, type SeverityFactorName, type SeverityOverride } from './severity';
 import { addToTimeline } from './timeline';
 
-const INCIDENT = { entity: Incident, subject: 'Incident' as const, name: 'Incident' };
 
 /**
  * Each affected customer's ENISA severity (severity.ts): computed from the incident's facts and
@@ -48,7 +47,7 @@ export class IncidentSeverityService {
   /** Every included customer's assessment, with each factor's basis. */
   async list(actor: Actor, id: string): Promise<SeverityResponse> {
     const em = this.dataSource.manager;
-    const incident = await loadVisible(em, actor, 'read', INCIDENT, id);
+    const incident = await loadVisible(em, actor, 'read', INCIDENT_ROW, id);
     return this.respond(em, incident);
   }
 
@@ -58,7 +57,7 @@ export class IncidentSeverityService {
    */
   async override(actor: Actor, id: string, customerId: string, dto: OverrideSeverityDto): Promise<SeverityResponse> {
     return this.dataSource.transaction(async (em) => {
-      const incident = await loadVisible(em, actor, 'update', INCIDENT, id, true);
+      const incident = await loadVisible(em, actor, 'update', INCIDENT_ROW, id, true);
       const row = isUuid(customerId) ? await em.findOneBy(IncidentCustomer, { incidentId: id, customerId, included: true }) : null;
       if (!row) throw new NotFoundError('Affected customer');
       const overrides: Partial<Record<SeverityFactorName, SeverityOverride>> = {};

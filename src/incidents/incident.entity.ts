@@ -74,3 +74,6 @@ export class Incident {
   @Column({ name: 'updated_at', type: 'timestamptz', precision: 3 })
   updatedAt: Date;
 }
+
+/** How loadVisible finds an incident a caller may see (404 as "Incident" otherwise). */
+export const INCIDENT_ROW = { entity: Incident, subject: 'Incident' as const, name: 'Incident' };

@@ -87,7 +87,7 @@ export class IncidentsController {
 
   /** Every notification and follow-up of the incident, drafts included. */
   @Get(':id/notifications')
-  @CheckAbility('read', 'Incident')
+  @CheckAbility('read', 'Notification')
   notificationsOf(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<BreachNotificationList> {
     return this.notifications.forIncident(actor, id);
   }

@@ -21,10 +21,9 @@ import { IncidentCustomer } from './incident-customer.entity';
 import { IncidentEvent } from './incident-event.entity';
 import { noticeWindows, windowClock } from './notice-windows';
 import { actorId, addToTimeline, type TimelineEntry } from './timeline';
-import { Incident } from './incident.entity';
+import { Incident, INCIDENT_ROW } from './incident.entity';
 import { actionFor, canTransition, INCIDENT_TRANSITIONS, type IncidentStatus } from './incident-lifecycle';
 
-const INCIDENT = { entity: Incident, subject: 'Incident' as const, name: 'Incident' };
 
 /** From the breach's confirmation on, its scoped data is kept as evidence. */
 const HELD_STATUSES: readonly IncidentStatus[] = ['confirmed_breach', 'notifying', 'notified'];
@@ -86,7 +85,7 @@ export class IncidentsService {
 
   async get(actor: Actor, id: string): Promise<IncidentResponse> {
     const em = this.dataSource.manager;
-    return this.respond(em, await loadVisible(em, actor, 'read', INCIDENT, id));
+    return this.respond(em, await loadVisible(em, actor, 'read', INCIDENT_ROW, id));
   }
 
   /**
@@ -96,14 +95,14 @@ export class IncidentsService {
    */
   async transition(actor: Actor, id: string, dto: TransitionIncidentDto): Promise<IncidentResponse> {
     return this.dataSource.transaction(async (em) => {
-      const incident = await loadVisible(em, actor, 'read', INCIDENT, id, true);
+      const incident = await loadVisible(em, actor, 'read', INCIDENT_ROW, id, true);
       const from = incident.status;
       if (!canTransition(from, dto.to)) throw new InvalidTransitionError('An incident', from, dto.to, INCIDENT_TRANSITIONS[from]);
       this.mayTake(actor, actionFor(dto.to), `move an incident to ${dto.to}`);
       if (dto.to === 'dismissed' && !dto.reason) {
         throw new ValidationProblem([{ field: 'reason', messages: ['reason is required to dismiss an incident (at least 10 characters)'] }]);
       }
-      if (dto.to === 'notified') await this.checkEveryoneTold(em, incident);
+      if (dto.to === 'notified' || dto.to === 'closed') await this.checkEveryoneTold(em, incident);
       if (dto.declineLegalHold && dto.to !== 'confirmed_breach') {
         throw new ValidationProblem([{ field: 'declineLegalHold', messages: ['declineLegalHold goes only with confirming a breach'] }]);
       }
@@ -122,6 +121,22 @@ export class IncidentsService {
   }
 
   /**
+   * A customer included after everyone was told (by the DPO, or by rescoping) still has to be:
+   * the incident goes back to `notifying`, so its deadline escalates and it cannot be closed
+   * before that customer is notified too.
+   */
+  private async reopenIfUntold(em: EntityManager, actor: Actor, incident: Incident): Promise<void> {
+    if (incident.status !== 'notified') return;
+    if (!(await noticeWindows(em, this.dpas, incident)).some((w) => !w.sentAt)) return;
+    incident.status = 'notifying';
+    await em.save(incident);
+    await this.event(em, actor, incident, { kind: 'status_changed', fromStatus: 'notified', toStatus: 'notifying', text: 'an included customer has not been notified yet' });
+    await this.audit.record(em, actor, {
+      action: 'incident.status_changed', subjectType: 'Incident', subjectId: incident.id, changes: { status: { from: 'notified', to: 'notifying' }, automatic: true },
+    });
+  }
+
+  /**
    * 'notified' follows from the notifications: the breach-deadlines job sets it once every
    * included customer's initial notification has reached the SMTP server, and by hand it is
    * refused before then.
@@ -135,7 +150,7 @@ export class IncidentsService {
 
   async comment(actor: Actor, id: string, dto: IncidentCommentDto): Promise<IncidentResponse> {
     return this.dataSource.transaction(async (em) => {
-      const incident = await loadVisible(em, actor, 'update', INCIDENT, id, true);
+      const incident = await loadVisible(em, actor, 'update', INCIDENT_ROW, id, true);
       incident.updatedAt = this.clock.now();
       await em.save(incident);
       await this.event(em, actor, incident, { kind: 'comment', text: dto.text });
@@ -154,7 +169,7 @@ export class IncidentsService {
    */
   async scope(actor: Actor, id: string): Promise<IncidentScopeResponse> {
     return this.dataSource.transaction(async (em) => {
-      const incident = await loadVisible(em, actor, 'update', INCIDENT, id, true);
+      const incident = await loadVisible(em, actor, 'update', INCIDENT_ROW, id, true);
       if (!scopable(incident)) {
         throw new ConflictError('This incident names no sub-processor or no time window to scope from routing data; the DPO adds its affected customers (PUT /api/v1/incidents/:id/customers/:customerId)');
       }
@@ -171,7 +186,7 @@ export class IncidentsService {
    */
   async update(actor: Actor, id: string, dto: UpdateIncidentDto): Promise<IncidentResponse> {
     return this.dataSource.transaction(async (em) => {
-      const incident = await loadVisible(em, actor, 'update', INCIDENT, id, true);
+      const incident = await loadVisible(em, actor, 'update', INCIDENT_ROW, id, true);
       if (incident.status === 'dismissed' || incident.status === 'closed') throw new ConflictError(`A ${incident.status} incident's facts are final`);
       const { reason, ...given } = dto;
       const next: Partial<Incident> = {
@@ -179,10 +194,11 @@ export class IncidentsService {
         ...(given.description !== undefined ? { description: given.description } : {}),
         ...(given.detectedAt !== undefined ? { detectedAt: new Date(given.detectedAt) } : {}),
         ...(given.becameAwareAt !== undefined ? { becameAwareAt: new Date(given.becameAwareAt) } : {}),
-        ...(given.windowFrom !== undefined ? { windowFrom: new Date(given.windowFrom) } : {}),
-        ...(given.windowTo !== undefined ? { windowTo: new Date(given.windowTo) } : {}),
-        ...(given.subprocessorIds !== undefined ? { subprocessorIds: given.subprocessorIds } : {}),
-        ...(given.internalSystems !== undefined ? { internalSystems: given.internalSystems } : {}),
+        // The optional facts of a report can be cleared again with null.
+        ...(given.windowFrom !== undefined ? { windowFrom: given.windowFrom === null ? null : new Date(given.windowFrom) } : {}),
+        ...(given.windowTo !== undefined ? { windowTo: given.windowTo === null ? null : new Date(given.windowTo) } : {}),
+        ...(given.subprocessorIds !== undefined ? { subprocessorIds: given.subprocessorIds ?? [] } : {}),
+        ...(given.internalSystems !== undefined ? { internalSystems: given.internalSystems ?? [] } : {}),
         ...(given.dataCategories !== undefined ? { dataCategories: given.dataCategories } : {}),
         ...(given.nature !== undefined ? { nature: given.nature } : {}),
         ...(given.maliciousIntent !== undefined ? { maliciousIntent: given.maliciousIntent } : {}),
@@ -222,7 +238,15 @@ export class IncidentsService {
     const before = new Map((await em.find(IncidentCustomer, { where: { incidentId: id } })).map((c) => [c.customerId, c]));
     const foundIds = new Set(found.customers.map((c) => c.customerId));
     const gone = [...before.values()].filter((c) => c.source === 'scope' && !foundIds.has(c.customerId));
-    for (const c of gone) await em.delete(IncidentCustomer, { incidentId: id, customerId: c.customerId });
+    const notified = new Set(((await em.query('SELECT DISTINCT customer_id FROM breach_notifications WHERE incident_id = $1', [id])) as { customer_id: string }[]).map((r) => r.customer_id));
+    for (const c of gone) {
+      // One that has a notification stays on record, excluded, with its last counts.
+      if (notified.has(c.customerId)) {
+        await em.update(IncidentCustomer, { incidentId: id, customerId: c.customerId }, { included: false, reason: 'No longer found by scoping after the facts changed; its notification stays on record', updatedAt: now });
+      } else {
+        await em.delete(IncidentCustomer, { incidentId: id, customerId: c.customerId });
+      }
+    }
     for (const c of found.customers) {
       const kept = before.get(c.customerId);
       await em.save(IncidentCustomer, {
@@ -235,6 +259,7 @@ export class IncidentsService {
     incident.updatedAt = now;
     await em.save(incident);
     await this.holdEvidence(em, actor, incident);
+    await this.reopenIfUntold(em, actor, incident);
     const summary = `${found.totals.customers} customers, ${found.totals.messageCount} messages, ${found.totals.distinctSubjects} people`;
     await this.event(em, actor, incident, { kind: 'scoped', text: summary });
     await this.audit.record(em, actor, {
@@ -245,7 +270,7 @@ export class IncidentsService {
 
   async getScope(actor: Actor, id: string): Promise<IncidentScopeResponse> {
     const em = this.dataSource.manager;
-    await loadVisible(em, actor, 'read', INCIDENT, id);
+    await loadVisible(em, actor, 'read', INCIDENT_ROW, id);
     return this.scopeOf(em, id);
   }
 
@@ -255,7 +280,7 @@ export class IncidentsService {
    */
   async setCustomer(actor: Actor, id: string, customerId: string, dto: IncidentCustomerDto): Promise<IncidentScopeResponse> {
     return this.dataSource.transaction(async (em) => {
-      const incident = await loadVisible(em, actor, 'update', INCIDENT, id, true);
+      const incident = await loadVisible(em, actor, 'update', INCIDENT_ROW, id, true);
       this.mayTake(actor, 'confirm', dto.included ? 'add a customer to its scope' : 'exclude a customer from its scope');
       const now = this.clock.now();
       const row = isUuid(customerId) ? await em.findOneBy(IncidentCustomer, { incidentId: id, customerId }) : null;
@@ -269,6 +294,7 @@ export class IncidentsService {
       incident.updatedAt = now;
       await em.save(incident);
       await this.holdEvidence(em, actor, incident);
+      await this.reopenIfUntold(em, actor, incident);
       const kind = dto.included ? 'customer_included' : 'customer_excluded';
       await this.event(em, actor, incident, { kind, text: dto.reason });
       await this.audit.record(em, actor, { action: `incident.${kind}`, subjectType: 'Incident', subjectId: id, changes: { customerId } });
@@ -306,7 +332,7 @@ export class IncidentsService {
    */
   async notificationClock(actor: Actor, id: string): Promise<IncidentClockResponse> {
     const em = this.dataSource.manager;
-    const incident = await loadVisible(em, actor, 'read', INCIDENT, id);
+    const incident = await loadVisible(em, actor, 'read', INCIDENT_ROW, id);
     const now = this.clock.now();
     const customers = (await noticeWindows(em, this.dpas, incident)).map((w): IncidentClockEntry => {
       const state = windowClock(incident, w, now);

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsOptional, IsString, IsUUID, MaxLength, MinLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, IsUUID, MaxLength, MinLength, ValidateNested } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
 import { NOTIFICATION_KINDS } from '../breach-notification.entity';
 
@@ -29,6 +29,11 @@ export class DraftNotificationsDto {
   @ArrayUnique()
   @IsUUID('all', { each: true })
   customerIds?: string[];
+
+  @ApiPropertyOptional({ description: 'also write existing drafts afresh from the current facts, keeping the parts a person filled in where the generator leaves a blank' })
+  @IsOptional()
+  @IsBoolean()
+  redraft?: boolean;
 }
 
 export class EditNotificationDto {
@@ -77,11 +82,12 @@ export class BreachNotificationResponse {
   subject: string;
   @ApiProperty({ type: NotificationSectionsDto })
   sections: Record<string, string>;
-  /** Everyone who wrote or edited it; none of them may approve it. */
-  authors: string[];
+  /** Everyone who wrote or edited it; none of them may approve it. Staff only. */
+  authors?: string[];
   createdAt: string;
   updatedAt: string;
-  approvedBy: string | null;
+  /** Staff only. */
+  approvedBy?: string | null;
   approvedAt: string | null;
   /** The customer's breach-notification addresses it went to. */
   recipients: string[];

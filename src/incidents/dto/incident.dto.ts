@@ -78,7 +78,8 @@ export class ReportIncidentDto {
 }
 
 /** New facts as the investigation learns them; the fields given replace the old ones. */
-export class UpdateIncidentDto extends PartialType(ReportIncidentDto) {
+// skipNullProperties: false — a null is validated (and refused) like any other value, never taken as "left out".
+export class UpdateIncidentDto extends PartialType(ReportIncidentDto, { skipNullProperties: false }) {
   @ApiProperty({ minLength: 10, maxLength: 2000, description: 'what was learnt; on the timeline' })
   @IsString()
   @MinLength(10)
