@@ -6,7 +6,7 @@ import type { Actor } from '../access/ability';
 import { scopeQuery } from '../access/scoping';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
-import { ConflictError, NotFoundError } from '../common/errors';
+import { ConflictError, ForbiddenError, NotFoundError } from '../common/errors';
 import { isUuid } from '../common/ids';
 import { decodeCursor, Page, toPage, isTimeCursor } from '../common/pagination';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -163,6 +163,8 @@ export class ChangeNoticesService {
 
   /** Specific authorisation: the customer approves before the sub-processor may carry its data. */
   async approve(actor: Actor, id: string): Promise<ChangeNoticeResponse> {
+    // As for objections: staff who may read the notice must not be told it does not exist.
+    if (!actor.customerId) throw new ForbiddenError('Approvals are given by the affected customer\'s own users');
     return this.dataSource.transaction(async (em) => {
       const { notice, recipient } = await this.loadAsRecipient(em, actor, id, 'approve');
       if (notice.status === 'withdrawn') throw new ConflictError('This change notice was withdrawn');
