@@ -53,7 +53,9 @@ export class MailService implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.queue.createQueue(QUEUE, { ...RETRY, retryDelay: this.config.nodeEnv === 'test' ? 1 : 30 });
+    // A mail claimed by an instance that died is retried once the claim expires: pg-boss's 15 minutes, 5 s in tests.
+    const test = this.config.nodeEnv === 'test';
+    await this.queue.createQueue(QUEUE, { ...RETRY, retryDelay: test ? 1 : 30, ...(test ? { expireInSeconds: 5 } : {}) });
     await this.queue.work<{ mailId: string }>(QUEUE, (job) => this.deliver(job));
   }
 

@@ -26,7 +26,11 @@ export class QueueService implements OnModuleDestroy {
 
   private start(): Promise<PgBoss> {
     this.starting ??= (async () => {
-      const boss = new PgBoss({ connectionString: this.databaseUrl, schema: 'pgboss', max: 4, application_name: 'custodian-queue' });
+      const boss = new PgBoss({
+        connectionString: this.databaseUrl, schema: 'pgboss', max: 4, application_name: 'custodian-queue',
+        // Maintenance is what hands back a job whose instance died holding it (once its claim expires).
+        ...(this.config.nodeEnv === 'test' ? { maintenanceIntervalSeconds: 1 } : {}),
+      });
       boss.on('error', (error: Error) => this.logger.error(`queue error: ${error.message}`));
       await boss.start();
       this.boss = boss;
@@ -39,7 +43,7 @@ export class QueueService implements OnModuleDestroy {
    * Creating a queue is DDL (pg-boss partitions its job table per queue); instances booting
    * together would deadlock on it, so they take turns under an advisory lock.
    */
-  async createQueue(name: string, options: { retryLimit: number; retryDelay: number; retryBackoff: boolean }): Promise<void> {
+  async createQueue(name: string, options: { retryLimit: number; retryDelay: number; retryBackoff: boolean; expireInSeconds?: number }): Promise<void> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
