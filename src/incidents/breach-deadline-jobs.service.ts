@@ -20,7 +20,7 @@ import { type CustomerNoticeWindow, noticeWindows } from './notice-windows';
 import { addToTimeline } from './timeline';
 
 /** Until the notifications are sent, the deadlines run: these statuses escalate. */
-const ESCALATING: readonly IncidentStatus[] = ['reported', 'triage', 'confirmed_breach', 'notifying'];
+export const ESCALATING: readonly IncidentStatus[] = ['reported', 'triage', 'confirmed_breach', 'notifying'];
 
 type Counts = Record<string, number>;
 
