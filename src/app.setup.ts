@@ -6,6 +6,7 @@ import { json, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { answerClientErrors } from './common/problem.filter';
 import { assignRequestId } from './common/request-id';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
@@ -13,6 +14,16 @@ import { AppConfig } from './config/app-config';
 export const API_PREFIX = 'api/v1';
 /** Routes served outside /api/v1: health probes, and the public sub-processor pages at /public/…. */
 export const API_PREFIX_EXCLUDE = ['health', 'health/ready', 'metrics', 'public/{*path}'];
+
+/**
+ * A lone UTF-16 surrogate (a "\ud800" escape) is not text: e-mail validation throws on it and
+ * PostgreSQL would store U+FFFD in its place. A body holding one is refused like malformed JSON.
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+function wellFormedText(key: string, value: unknown): unknown {
+  if (LONE_SURROGATE.test(key) || (typeof value === 'string' && LONE_SURROGATE.test(value))) throw new SyntaxError('lone surrogate in a string');
+  return value;
+}
 
 /** The JSON parser's own message quotes the body, which may hold credentials or personal data. */
 function hideMalformedBody(err: { type?: string } | undefined, _req: unknown, _res: unknown, next: (e?: unknown) => void) {
@@ -29,6 +40,7 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
   app.useLogger(app.get(Logger));
   app.set('trust proxy', config.trustProxyHops);
   app.disable('x-powered-by');
+  answerClientErrors(app.getHttpServer());
   // Order matters: request id and security headers first, so even a refused body gets both.
   app.use(assignRequestId);
   app.use(
@@ -47,6 +59,7 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
   const evidenceUpload = new RegExp(`^/${API_PREFIX}/incidents/[^/]+/evidence/?$`);
   app.useBodyParser('json', {
     limit: config.bodyLimit,
+    reviver: wellFormedText,
     type: (req: Request) => !(req.method === 'POST' && evidenceUpload.test(req.path)) && !!req.is('application/json'),
   });
   app.use(hideMalformedBody);

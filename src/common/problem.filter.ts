@@ -1,5 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger, NotFoundException } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { type Server, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { QueryFailedError } from 'typeorm';
 import { DomainError } from './errors';
 
@@ -21,10 +23,12 @@ const SLUGS: Record<number, [string, string]> = {
   403: ['forbidden', 'Forbidden'],
   404: ['not-found', 'Not found'],
   405: ['method-not-allowed', 'Method not allowed'],
+  408: ['request-timeout', 'Request timeout'],
   409: ['conflict', 'Conflict'],
   413: ['payload-too-large', 'Payload too large'],
   415: ['unsupported-media-type', 'Unsupported media type'],
   429: ['too-many-requests', 'Too many requests'],
+  431: ['request-header-fields-too-large', 'Request header fields too large'],
   503: ['service-unavailable', 'Service unavailable'],
 };
 
@@ -103,4 +107,20 @@ function httpDetail(e: HttpException): string {
 function isConnectionError(e: unknown): boolean {
   const message = e instanceof Error ? e.message : '';
   return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+}
+
+/**
+ * Requests Node's HTTP parser refuses (a URL or headers over its size limit, a malformed request
+ * line) never reach Express; they get a problem+json answer too, instead of Node's empty one.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (error: Error & { code?: string }, socket: Duplex & { _httpMessage?: { headersSent?: boolean } }) => {
+    // As Node's own handler: nothing is written over a response already under way on this connection.
+    if (error.code === 'ECONNRESET' || !socket.writable || socket._httpMessage?.headersSent) return void socket.destroy();
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const detail = { 400: 'The request is not valid HTTP', 408: 'The request did not arrive in time', 431: 'The request line or headers are larger than this service accepts' }[status];
+    const [slug, title] = SLUGS[status];
+    const body = JSON.stringify({ type: PROBLEM_TYPE_BASE + slug, title, status, detail });
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
 }

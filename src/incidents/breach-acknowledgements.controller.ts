@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Param, Post, Res } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../access/access.decorators';
@@ -31,6 +31,7 @@ export class BreachAcknowledgementsController {
 
   @Post(':token')
   @Public()
+  @HttpCode(200)
   @ApiProduces('text/html')
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Cache-Control', 'no-store')

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, IsUUID, MaxLength, MinLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsObject, IsOptional, IsString, IsUUID, MaxLength, MinLength, ValidateNested } from 'class-validator';
 import { PageQuery } from '../../common/pagination';
 import { NOTIFICATION_KINDS } from '../breach-notification.entity';
 
@@ -38,6 +38,7 @@ export class DraftNotificationsDto {
 
 export class EditNotificationDto {
   @ApiProperty({ type: NotificationSectionsDto, description: 'the parts to replace; the others stay' })
+  @IsObject()
   @ValidateNested()
   @Type(() => NotificationSectionsDto)
   sections: NotificationSectionsDto;
@@ -45,6 +46,7 @@ export class EditNotificationDto {
 
 export class FollowUpDto {
   @ApiProperty({ type: NotificationSectionsDto, description: 'a follow-up has one part: `update`' })
+  @IsObject()
   @ValidateNested()
   @Type(() => NotificationSectionsDto)
   sections: NotificationSectionsDto;
@@ -83,6 +85,7 @@ export class BreachNotificationResponse {
   @ApiProperty({ type: NotificationSectionsDto })
   sections: Record<string, string>;
   /** Everyone who wrote or edited it; none of them may approve it. Staff only. */
+  @ApiPropertyOptional({ type: [String] })
   authors?: string[];
   createdAt: string;
   updatedAt: string;
@@ -90,6 +93,7 @@ export class BreachNotificationResponse {
   approvedBy?: string | null;
   approvedAt: string | null;
   /** The customer's breach-notification addresses it went to. */
+  @ApiProperty({ type: [String] })
   recipients: string[];
   sentAt: string | null;
   acknowledgedAt: string | null;

@@ -1,22 +1,13 @@
-import { ApiProperty, ApiPropertyOptional, getSchemaPath, OmitType } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { DATA_CATEGORIES, type DataCategory } from '../../dpas/dpa.entity';
 import { DEADLINE_STATUSES, ESCALATIONS } from '../deadlines';
 import { INCIDENT_STATUSES, type IncidentStatus } from '../incident-lifecycle';
 import { INCIDENT_NATURES, type IncidentNature } from '../incident.entity';
-import type { BreachNotificationResponse } from './breach-notification.dto';
-import type { IncidentEventResponse, IncidentResponse, IncidentScopeResponse } from './incident.dto';
+import { BreachNotificationResponse } from './breach-notification.dto';
+import { IncidentEventResponse, IncidentResponse, IncidentScopeResponse } from './incident.dto';
 import { IncidentEvidenceResponse } from './incident-evidence.dto';
 import { CustomerSeverityResponse } from './severity.dto';
-
-/**
- * The answers of other routes, referenced by their schema name rather than by class: the test
- * build compiles file by file (isolatedModules), where the swagger plugin cannot type their
- * undecorated string[] fields, so exploring those classes from here would stop the app booting.
- * `nest build` defines every one of these schemas from the routes that answer with them.
- */
-const schemaOf = (name: string) => ({ allOf: [{ $ref: getSchemaPath(name) }] });
-const listOf = (name: string) => ({ type: 'array' as const, items: { $ref: getSchemaPath(name) } });
 
 export const REPORT_FORMATS = ['json', 'html'] as const;
 
@@ -65,7 +56,7 @@ export class ReportCustomer {
   @ApiProperty({ type: [ReportEscalation] })
   escalations: ReportEscalation[];
   /** Its initial notification and follow-ups, drafts included, oldest first. */
-  @ApiProperty(listOf('BreachNotificationResponse'))
+  @ApiProperty({ type: [BreachNotificationResponse] })
   notifications: BreachNotificationResponse[];
 }
 
@@ -75,15 +66,15 @@ export class IncidentReportResponse {
   part: 'full';
   generatedAt: string;
   /** As GET /incidents/:id answers, without the timeline (it is below). */
-  @ApiProperty(schemaOf('IncidentResponse'))
+  @ApiProperty({ type: IncidentResponse })
   incident: Omit<IncidentResponse, 'timeline'>;
   /** As GET /incidents/:id/scope answers. */
-  @ApiProperty(schemaOf('IncidentScopeResponse'))
+  @ApiProperty({ type: IncidentScopeResponse })
   scope: IncidentScopeResponse;
   @ApiProperty({ type: [ReportCustomer] })
   customers: ReportCustomer[];
   /** Every entry, oldest first. */
-  @ApiProperty(listOf('IncidentEventResponse'))
+  @ApiProperty({ type: [IncidentEventResponse] })
   timeline: IncidentEventResponse[];
   @ApiProperty({ type: [IncidentEvidenceResponse] })
   evidence: IncidentEvidenceResponse[];
@@ -135,7 +126,7 @@ export class CustomerIncidentReportResponse {
   @ApiProperty({ type: ReportDeadline, nullable: true })
   deadline: ReportDeadline | null;
   /** Its approved notification and follow-ups, oldest first; without `authors` and `approvedBy`. */
-  @ApiProperty(listOf('BreachNotificationResponse'))
+  @ApiProperty({ type: [BreachNotificationResponse] })
   notifications: CustomerReportNotification[];
 }
 

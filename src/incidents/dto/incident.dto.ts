@@ -150,7 +150,9 @@ export class IncidentResponse {
   description: string;
   detectedAt: string;
   becameAwareAt: string;
+  @ApiProperty({ type: [String] })
   subprocessorIds: string[];
+  @ApiProperty({ type: [String] })
   internalSystems: string[];
   windowFrom: string | null;
   windowTo: string | null;
@@ -201,7 +203,9 @@ export class IncidentCustomerResponse {
   messageCount: number;
   /** Distinct phone numbers, counted by their keyed hash: nothing is decrypted. */
   distinctSubjects: number;
+  @ApiProperty({ type: [String] })
   readableCategories: string[];
+  @ApiProperty({ type: [String] })
   destinationCountries: string[];
   firstMessageAt: string | null;
   lastMessageAt: string | null;
