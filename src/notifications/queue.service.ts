@@ -7,6 +7,9 @@ import { DATABASE_URL } from '../database/database.tokens';
 
 const QUEUE_SETUP_LOCK = 0x5142_4f53; // "QBOS"
 
+/** Jobs fetched per poll and worked one after another. */
+const BATCH = 10;
+
 /**
  * pg-boss, a well-kept job queue in PostgreSQL: durable, retried with backoff, claimed with SKIP
  * LOCKED, so several instances share the work and each job is done by one. It owns its schema
@@ -62,9 +65,25 @@ export class QueueService implements OnModuleDestroy {
     await boss.send(name, data, { db: { executeSql: async (text: string, values: unknown[]) => ({ rows: (await em.query(text, values)) as unknown[] }) } });
   }
 
+  /**
+   * Works the queue in batches of up to BATCH jobs per poll (a worker waits a whole polling
+   * interval between fetches, so one job per poll would send at most one mail per interval), one
+   * job after another. A job whose handler throws is failed on its own — pg-boss retries it with
+   * backoff — and the rest of the batch completes as usual (pg-boss completes only active jobs).
+   */
   async work<T extends object>(name: string, handler: (job: PgBoss.JobWithMetadata<T>) => Promise<void>): Promise<void> {
     const boss = await this.start();
-    await boss.work<T>(name, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: this.config.nodeEnv === 'test' ? 0.5 : 2 }, async ([job]) => handler(job));
+    const options = { batchSize: BATCH, includeMetadata: true as const, pollingIntervalSeconds: this.config.nodeEnv === 'test' ? 0.5 : 2 };
+    await boss.work<T>(name, options, async (jobs) => {
+      for (const job of jobs) {
+        try {
+          await handler(job);
+        } catch (error) {
+          // Not the error itself: an SMTP answer may quote an address (the handler records a redacted one).
+          await boss.fail(name, job.id, { message: `attempt failed: ${(error as { code?: string }).code ?? 'error'}` });
+        }
+      }
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
