@@ -1,14 +1,14 @@
-import { Controller, Get, type INestApplication, Module, RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { DiscoveryService, MetadataScanner, ModulesContainer, NestFactory, Reflector } from '@nestjs/core';
+import { Controller, Get, type INestApplication, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import request from 'supertest';
-import { ABILITY_KEY, CheckAbility, Public, PUBLIC_KEY, type RequiredAbility } from '../src/access/access.decorators';
+import { CheckAbility, Public } from '../src/access/access.decorators';
 import { AppModule } from '../src/app.module';
 import { API_PREFIX, API_PREFIX_EXCLUDE } from '../src/app.setup';
 import { createValidationPipe } from '../src/common/validation';
 import { loadConfig } from '../src/config/app-config';
+import { expressRoutes, registeredRoutes, type RegisteredRoute } from './support/access-routes';
 import { ADMIN, startTestApp, type TestApp, testEnv } from './support/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
 
@@ -28,67 +28,12 @@ const PUBLIC_ROUTES = [
   'GET /api/v1/breach-acknowledgements/:token', 'POST /api/v1/breach-acknowledgements/:token',
 ];
 
-interface HandlerRoute {
-  route: string; // "GET /api/v1/users/:id"
-  handler: string; // "UsersController.get"
-  isPublic: boolean;
-  ability: RequiredAbility | undefined;
-}
+type HandlerRoute = RegisteredRoute;
 
-interface ExpressLayer {
-  route?: { path: string; methods: Record<string, boolean> };
-}
-
-/** Every route Express will dispatch to a single-method handler (middleware mounts are for all methods). */
-function expressRoutes(app: INestApplication): string[] {
-  const express = (app as NestExpressApplication).getHttpAdapter().getInstance() as { router: { stack: ExpressLayer[] } };
-  return express.router.stack.flatMap((layer) => {
-    const methods = Object.keys(layer.route?.methods ?? {}).filter((m) => layer.route!.methods[m]);
-    return layer.route && methods.length === 1 ? [`${methods[0].toUpperCase()} ${layer.route.path}`] : [];
-  });
-}
-
-const segments = (p: unknown): string[] => {
-  const first = Array.isArray(p) ? (p as unknown[])[0] : p;
-  return typeof first === 'string' ? first.split('/').filter(Boolean) : [];
+const handlerRoutes = (app: INestApplication) => {
+  const { routes, unmatched } = registeredRoutes(app);
+  return { handlers: routes, unmatched };
 };
-
-/**
- * Every controller method Nest routes, with what it declares, resolved to the path Express serves
- * it on (with or without the global prefix, whichever was registered).
- */
-function handlerRoutes(app: INestApplication): { handlers: HandlerRoute[]; unmatched: string[] } {
-  const reflector = app.get(Reflector);
-  const discovery = new DiscoveryService(app.get(ModulesContainer));
-  const scanner = new MetadataScanner();
-  const served = new Set(expressRoutes(app));
-  const handlers: HandlerRoute[] = [];
-  const unmatched: string[] = [];
-  for (const wrapper of discovery.getControllers()) {
-    const type = wrapper.metatype as (new (...args: never[]) => object) | null;
-    if (!type) continue;
-    for (const name of scanner.getAllMethodNames(type.prototype)) {
-      const method = (type.prototype as Record<string, unknown>)[name] as (...args: unknown[]) => unknown;
-      const path = Reflect.getMetadata(PATH_METADATA, method) as unknown;
-      if (path === undefined) continue; // not a route handler
-      const verb = RequestMethod[Reflect.getMetadata(METHOD_METADATA, method) as RequestMethod];
-      const tail = [...segments(Reflect.getMetadata(PATH_METADATA, type)), ...segments(path)].join('/');
-      const candidates = [`${verb} /${tail}`, `${verb} /${[API_PREFIX, tail].filter(Boolean).join('/')}`];
-      const route = candidates.find((c) => served.has(c));
-      if (!route) {
-        unmatched.push(`${type.name}.${name}`);
-        continue;
-      }
-      handlers.push({
-        route,
-        handler: `${type.name}.${name}`,
-        isPublic: reflector.getAllAndOverride<boolean>(PUBLIC_KEY, [method, type]) === true,
-        ability: reflector.getAllAndOverride<RequiredAbility>(ABILITY_KEY, [method, type]),
-      });
-    }
-  }
-  return { handlers, unmatched };
-}
 
 const undeclared = (handlers: HandlerRoute[]) => handlers.filter((h) => !h.isPublic && !h.ability).map((h) => h.route).sort();
 const publicRoutes = (handlers: HandlerRoute[]) => handlers.filter((h) => h.isPublic).map((h) => h.route).sort();

@@ -6,8 +6,8 @@ import { ABILITY_KEY, PUBLIC_KEY, type RequiredAbility } from '../../src/access/
 import { API_PREFIX } from '../../src/app.setup';
 
 /*
- * The routes the real application registers, enumerated the way test/routes.e2e-spec.ts does:
- * every Nest controller method, resolved to the path Express serves it on.
+ * The routes the real application registers: every Nest controller method, resolved to the path
+ * Express serves it on (test/routes.e2e-spec.ts and the access matrix both walk them).
  */
 
 export interface RegisteredRoute {
@@ -21,12 +21,13 @@ interface ExpressLayer {
   route?: { path: string; methods: Record<string, boolean> };
 }
 
-function expressRoutes(app: INestApplication): Set<string> {
+/** Every route Express will dispatch to a single-method handler (middleware mounts are for all methods). */
+export function expressRoutes(app: INestApplication): string[] {
   const express = (app as NestExpressApplication).getHttpAdapter().getInstance() as { router: { stack: ExpressLayer[] } };
-  return new Set(express.router.stack.flatMap((layer) => {
+  return express.router.stack.flatMap((layer) => {
     const methods = Object.keys(layer.route?.methods ?? {}).filter((m) => layer.route!.methods[m]);
     return layer.route && methods.length === 1 ? [`${methods[0].toUpperCase()} ${layer.route.path}`] : [];
-  }));
+  });
 }
 
 const segments = (p: unknown): string[] => {
@@ -38,7 +39,7 @@ export function registeredRoutes(app: INestApplication): { routes: RegisteredRou
   const reflector = app.get(Reflector);
   const discovery = new DiscoveryService(app.get(ModulesContainer));
   const scanner = new MetadataScanner();
-  const served = expressRoutes(app);
+  const served = new Set(expressRoutes(app));
   const routes: RegisteredRoute[] = [];
   const unmatched: string[] = [];
   for (const wrapper of discovery.getControllers()) {
