@@ -22,13 +22,13 @@ import { startSmtp, type TestSmtp } from './support/smtp';
  * Rerun a failure with the line it prints: FUZZ_SEED=<seed> [FUZZ_OPS=… FUZZ_PATH=…] npx jest test/fuzz.e2e-spec.ts
  *   FUZZ_OPS='POST /api/v1/incidents'  only the operations whose "METHOD /path" contains this
  *   FUZZ_PATH=<path>                   with FUZZ_OPS naming one operation: replay just its counterexample
- *   FUZZ_RUNS=200                      runs per operation with a body (default 20; fewer without one)
+ *   FUZZ_RUNS=200                      runs per operation with a body (default 12; fewer without one)
  *   FUZZ_REPORT=1                      print the answers' statuses per operation
  *   FUZZ_TRACE=/tmp/fuzz-trace.txt     append every request and the start of its answer to a file
  */
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
-const RUNS = Number(process.env.FUZZ_RUNS ?? 20);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 12);
 const ONLY = process.env.FUZZ_OPS;
 const REPLAY_PATH = process.env.FUZZ_PATH;
 const TRACE = process.env.FUZZ_TRACE;
