@@ -42,13 +42,14 @@
  * --cpu-prof --cpu-prof-dir=/tmp/prof).
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { EmbeddedPostgres, freePort } from '../src/database/embedded-postgres';
 import { runMigrations } from '../src/database/migrate';
+import { cleanups, cpuSeconds, fmt, log, quantile, sleep, withDatabase } from './common';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? Math.min(5, SECONDS));
@@ -82,25 +83,9 @@ interface CannonInstance { on(event: 'response', listener: (client: CannonClient
 type Autocannon = (options: CannonOptions, done: (error: Error | null, result: CannonResult) => void) => CannonInstance;
 const autocannon = require('autocannon') as Autocannon;
 
-/** Undone on Ctrl-C as well: PostgreSQL and the service run in their own sessions and would outlive the bench. */
-const cleanups: (() => Promise<void>)[] = [];
-process.once('SIGINT', () => {
-  void (async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-    process.exit(130);
-  })();
-});
 
-const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 23)} load ${loadavg()[0].toFixed(1)}] ${message}`);
-const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
-const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
 const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)];
 
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 // ---------------------------------------------------------------------------------------------
 // The registry and its users
@@ -243,31 +228,6 @@ async function expire(db: Client, registry: Registry): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Measuring
 
-/** CPU seconds (user + system) of a process; with `children`, of its children too (PostgreSQL's backends come and go). */
-function cpuSeconds(pid: number, children = false): number {
-  const ticks = (p: number, exited = false) => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(f[11]) + Number(f[12]) + (exited ? Number(f[13]) + Number(f[14]) : 0);
-    } catch {
-      return 0;
-    }
-  };
-  let total = ticks(pid, children);
-  if (children) {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) total += ticks(Number(entry));
-      } catch {
-        /* gone */
-      }
-    }
-  }
-  return total / 100;
-}
 
 const memoryMb = (pid: number, field: 'VmHWM' | 'VmRSS') =>
   Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
@@ -291,7 +251,6 @@ interface Phase {
   p99: number;
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
 
 /** The phase's figures, logged overall and per kind of request, with the CPU each process used per request. */
 function summarise(name: string, samples: { kind: string; ms: number }[], seconds: number, before: CpuTimes, after: CpuTimes): Phase {

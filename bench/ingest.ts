@@ -22,7 +22,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { EmbeddedPostgres, freePort } from '../src/database/embedded-postgres';
 import { runMigrations } from '../src/database/migrate';
 import { messageId } from '../src/messages/message-id';
+import { cpuSeconds, sleep, withDatabase } from './common';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
 const BATCH = 10_000;
@@ -56,14 +57,8 @@ const BODIES = [
 
 const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${message}`);
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
-const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
 const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)];
 
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 interface Seeded {
   customers: string[];
@@ -194,34 +189,6 @@ async function startService(databaseUrl: string, dataDir: string): Promise<Servi
   throw new Error(`the service did not start:\n${out.slice(-3000)}`);
 }
 
-/**
- * CPU seconds (user + system) a process has used so far; with `children`, also its live children
- * and the ones that have exited (PostgreSQL's backends and autovacuum workers come and go).
- */
-function cpuSeconds(pid: number, children = false): number {
-  const ticks = (p: number, exited = false) => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(f[11]) + Number(f[12]) + (exited ? Number(f[13]) + Number(f[14]) : 0);
-    } catch {
-      return 0;
-    }
-  };
-  let total = ticks(pid, children);
-  if (children) {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) total += ticks(Number(entry));
-      } catch {
-        /* gone */
-      }
-    }
-  }
-  return total / 100;
-}
 
 function peakRssMb(pid: number): { hwm: number; rss: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -28,13 +28,14 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { loadavg, tmpdir, totalmem } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { loadConfig } from '../src/config/app-config';
 import { createDataSource } from '../src/database/data-source';
 import { EmbeddedPostgres, freePort } from '../src/database/embedded-postgres';
 import { runMigrations } from '../src/database/migrate';
+import { cleanups, fmt, log, quantile, sleep, withDatabase } from './common';
 import { impactScope } from '../src/messages/impact-scope';
 import { KeyRing } from '../src/messages/key-ring';
 import { subjectTag } from '../src/messages/message-store';
@@ -73,27 +74,9 @@ const serviceEnv = (databaseUrl: string): Record<string, string> => ({
   LOG_LEVEL: 'silent', JOBS_ENABLED: 'false', JWT_TTL_SECONDS: '7200',
 });
 
-/** Undone on Ctrl-C as well: PostgreSQL and the service run in their own sessions and would outlive the bench. */
-const cleanups: (() => Promise<void>)[] = [];
-process.once('SIGINT', () => {
-  void (async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-    process.exit(130);
-  })();
-});
 
-/** Each line says the machine's load average too: on a shared 2-core machine, latencies follow it. */
-const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 23)} load ${loadavg()[0].toFixed(1)}] ${message}`);
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
-const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
 
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 async function connect(url: string): Promise<Client> {
   const client = new Client({ connectionString: url });
