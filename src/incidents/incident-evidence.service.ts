@@ -12,7 +12,7 @@ import { isUuid } from '../common/ids';
 import { IncidentEvidenceList, IncidentEvidenceResponse } from './dto/incident-evidence.dto';
 import { IncidentEvidence } from './incident-evidence.entity';
 import type { IncidentStatus } from './incident-lifecycle';
-import { Incident, INCIDENT_ROW } from './incident.entity';
+import { INCIDENT_ROW } from './incident.entity';
 import { actorId, addToTimeline } from './timeline';
 
 

@@ -1,7 +1,7 @@
 import { subject } from '@casl/ability';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { Actor } from '../access/ability';
 import { loadVisible } from '../access/load-visible';
 import { AuditService } from '../audit/audit.service';
@@ -22,7 +22,7 @@ import { renderReport } from './incident-report.html';
 import { IncidentSeverityService } from './incident-severity.service';
 import { Incident, INCIDENT_ROW } from './incident.entity';
 import { IncidentsService } from './incidents.service';
-import { type CustomerNoticeWindow, noticeWindows, windowClock } from './notice-windows';
+import { clockEntry, type CustomerNoticeWindow, noticeWindows } from './notice-windows';
 import type { SeverityAssessment } from './severity';
 
 
@@ -124,11 +124,8 @@ export class IncidentReportService {
 }
 
 function toDeadline(incident: Incident, w: CustomerNoticeWindow, now: Date): ReportDeadline {
-  const clock = windowClock(incident, w, now);
-  return {
-    breachNoticeHours: w.breachNoticeHours, hoursFrom: w.hoursFrom, deadline: w.deadline.toISOString(),
-    timeLeftMs: clock.timeLeftMs, elapsedFraction: clock.elapsedFraction, status: clock.status,
-  };
+  const { breachNoticeHours, hoursFrom, deadline, timeLeftMs, elapsedFraction, status } = clockEntry(incident, w, now);
+  return { breachNoticeHours, hoursFrom, deadline, timeLeftMs, elapsedFraction, status };
 }
 
 const toSeverity = (s: SeverityAssessment | undefined): ReportSeverity | null =>

@@ -14,12 +14,12 @@ import { DpasService } from '../dpas/dpas.service';
 import { impactScope } from '../messages/impact-scope';
 import { LegalHoldsService } from '../retention/legal-holds.service';
 import {
-  IncidentClockEntry, IncidentClockResponse, IncidentCommentDto, IncidentCustomerDto, IncidentCustomerResponse, IncidentEventResponse, IncidentQuery, IncidentResponse, IncidentScopeResponse,
+  IncidentClockResponse, IncidentCommentDto, IncidentCustomerDto, IncidentCustomerResponse, IncidentEventResponse, IncidentQuery, IncidentResponse, IncidentScopeResponse,
   ReportIncidentDto, TransitionIncidentDto, UpdateIncidentDto,
 } from './dto/incident.dto';
 import { IncidentCustomer } from './incident-customer.entity';
 import { IncidentEvent } from './incident-event.entity';
-import { noticeWindows, windowClock } from './notice-windows';
+import { clockEntry, noticeWindows } from './notice-windows';
 import { actorId, addToTimeline, type TimelineEntry } from './timeline';
 import { Incident, INCIDENT_ROW } from './incident.entity';
 import { actionFor, canTransition, INCIDENT_TRANSITIONS, type IncidentStatus } from './incident-lifecycle';
@@ -334,14 +334,7 @@ export class IncidentsService {
     const em = this.dataSource.manager;
     const incident = await loadVisible(em, actor, 'read', INCIDENT_ROW, id);
     const now = this.clock.now();
-    const customers = (await noticeWindows(em, this.dpas, incident)).map((w): IncidentClockEntry => {
-      const state = windowClock(incident, w, now);
-      return {
-        customerId: w.customerId, breachNoticeHours: w.breachNoticeHours, hoursFrom: w.hoursFrom, deadline: w.deadline.toISOString(),
-        timeLeftMs: state.timeLeftMs, elapsedFraction: state.elapsedFraction, status: state.status,
-        notificationId: w.notificationId, sentAt: w.sentAt?.toISOString() ?? null, acknowledgedAt: w.acknowledgedAt?.toISOString() ?? null,
-      };
-    });
+    const customers = (await noticeWindows(em, this.dpas, incident)).map((w) => clockEntry(incident, w, now));
     return { becameAwareAt: incident.becameAwareAt.toISOString(), customers };
   }
 

@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { DpasService } from '../dpas/dpas.service';
 import { deadlineClock, type DeadlineClock, DEFAULT_BREACH_NOTICE_HOURS, notificationDeadline } from './deadlines';
+import type { IncidentClockEntry } from './dto/incident.dto';
 import type { Incident } from './incident.entity';
 
 /** One included customer's notice window and where its initial notification stands. */
@@ -51,3 +52,13 @@ export async function noticeWindows(em: EntityManager, dpas: DpasService, incide
 /** Where a customer's window stands at `now` (the clock stops when the notification is sent). */
 export const windowClock = (incident: Incident, w: CustomerNoticeWindow, now: Date): DeadlineClock =>
   deadlineClock({ becameAwareAt: incident.becameAwareAt, deadline: w.deadline, sentAt: w.sentAt }, now);
+
+/** One customer's line on GET /incidents/:id/clock (and, in part, in the report). */
+export function clockEntry(incident: Incident, w: CustomerNoticeWindow, now: Date): IncidentClockEntry {
+  const state = windowClock(incident, w, now);
+  return {
+    customerId: w.customerId, breachNoticeHours: w.breachNoticeHours, hoursFrom: w.hoursFrom, deadline: w.deadline.toISOString(),
+    timeLeftMs: state.timeLeftMs, elapsedFraction: state.elapsedFraction, status: state.status,
+    notificationId: w.notificationId, sentAt: w.sentAt?.toISOString() ?? null, acknowledgedAt: w.acknowledgedAt?.toISOString() ?? null,
+  };
+}

@@ -1,11 +1,11 @@
-import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType, PickType } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { DATA_CATEGORIES, type DataCategory } from '../../dpas/dpa.entity';
-import { DEADLINE_STATUSES, ESCALATIONS } from '../deadlines';
+import { ESCALATIONS } from '../deadlines';
 import { INCIDENT_STATUSES, type IncidentStatus } from '../incident-lifecycle';
 import { INCIDENT_NATURES, type IncidentNature } from '../incident.entity';
 import { BreachNotificationResponse } from './breach-notification.dto';
-import { IncidentEventResponse, IncidentResponse, IncidentScopeResponse } from './incident.dto';
+import { IncidentClockEntry, IncidentEventResponse, IncidentResponse, IncidentScopeResponse } from './incident.dto';
 import { IncidentEvidenceResponse } from './incident-evidence.dto';
 import { CustomerSeverityResponse } from './severity.dto';
 
@@ -20,17 +20,7 @@ export class IncidentReportQuery {
 }
 
 /** One customer's notification deadline as the report was generated (as on GET /incidents/:id/clock). */
-export class ReportDeadline {
-  breachNoticeHours: number;
-  @ApiProperty({ enum: ['dpa', 'default'] })
-  hoursFrom: 'dpa' | 'default';
-  deadline: string;
-  /** Negative once passed; once sent, the margin it was sent with. */
-  timeLeftMs: number;
-  elapsedFraction: number;
-  @ApiProperty({ enum: DEADLINE_STATUSES })
-  status: string;
-}
+export class ReportDeadline extends PickType(IncidentClockEntry, ['breachNoticeHours', 'hoursFrom', 'deadline', 'timeLeftMs', 'elapsedFraction', 'status'] as const) {}
 
 export class ReportSeverity extends OmitType(CustomerSeverityResponse, ['customerId'] as const) {}
 

@@ -6,6 +6,7 @@ import { Type } from 'class-transformer';
 import { PageQuery } from '../../common/pagination';
 import { IsTimestamp } from '../../common/validation';
 import { DATA_CATEGORIES, type DataCategory } from '../../dpas/dpa.entity';
+import { DEADLINE_STATUSES } from '../deadlines';
 import { INCIDENT_EVENT_KINDS } from '../incident-event.entity';
 import { INCIDENT_NATURES, type IncidentNature } from '../incident.entity';
 import { INCIDENT_STATUSES, type IncidentStatus } from '../incident-lifecycle';
@@ -219,11 +220,11 @@ export class IncidentClockEntry {
   @ApiProperty({ enum: ['dpa', 'default'] })
   hoursFrom: 'dpa' | 'default';
   deadline: string;
-  /** Negative once the deadline has passed. */
+  /** Negative once the deadline has passed; once sent, the margin it was sent with. */
   timeLeftMs: number;
   /** Share of the window gone (above 1 after the deadline). */
   elapsedFraction: number;
-  @ApiProperty({ enum: ['pending', 'due_soon', 'overdue', 'sent', 'sent_late'] })
+  @ApiProperty({ enum: DEADLINE_STATUSES })
   status: string;
   /** The initial notification to this customer, once drafted. */
   notificationId: string | null;
