@@ -228,7 +228,8 @@ export class BreachNotificationsService {
 
   async list(actor: Actor, query: NotificationQuery): Promise<Page<BreachNotificationResponse>> {
     const before = decodeCursor(query.cursor, isTimeCursor);
-    const qb = this.dataSource.getRepository(BreachNotification).createQueryBuilder('n');
+    // The page's ids only: responses() reads the rows with their mail's state.
+    const qb = this.dataSource.getRepository(BreachNotification).createQueryBuilder('n').select(['n.id', 'n.createdAt']);
     scopeQuery(qb, actor.ability, 'read', 'Notification');
     if (!isStaff(actor)) qb.andWhere(`n.status = 'approved'`); // drafts are the provider's own
     if (query.incidentId) qb.andWhere('n.incidentId = :incidentId', { incidentId: query.incidentId });
