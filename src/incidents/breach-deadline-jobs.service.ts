@@ -8,6 +8,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { CustomersService } from '../customers/customers.service';
 import { DpasService } from '../dpas/dpas.service';
 import { JobsService } from '../jobs/jobs.service';
+import { claimReminder } from '../jobs/reminders';
 import { MailService } from '../notifications/mail.service';
 import { acknowledgementLink, AcknowledgementLinks } from './acknowledgement-links';
 import { BreachNotification } from './breach-notification.entity';
@@ -122,7 +123,7 @@ export class BreachDeadlineJobsService implements OnModuleInit {
         counts.withoutRecipients++;
         continue;
       }
-      if (!(await this.claim(em, `breach-mail-failed:${n.mail_id}`, now))) continue;
+      if (!(await claimReminder(em, `breach-mail-failed:${n.mail_id}`, now))) continue;
       const customer = (await this.customers.byIds(em, [customerId])).get(customerId);
       await this.mail.enqueue(em, deliveryFailedMail, {
         incidentId: incident.id, incidentTitle: incident.title, customerName: customer?.legalName ?? customerId, notificationId, kind: n.kind,
@@ -279,12 +280,6 @@ export class BreachDeadlineJobsService implements OnModuleInit {
   /** Every enabled DPO and security user, each address once. */
   private async staff(em: EntityManager): Promise<string[]> {
     return [...new Set([...(await this.users.emailsOfRole(em, 'dpo')), ...(await this.users.emailsOfRole(em, 'security'))])];
-  }
-
-  /** True when this transaction is the first to take `key` (src/jobs/reminders.ts). */
-  private async claim(em: EntityManager, key: string, at: Date): Promise<boolean> {
-    const rows = (await em.query('INSERT INTO sent_reminders (key, sent_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key', [key, at])) as unknown[];
-    return rows.length > 0;
   }
 }
 

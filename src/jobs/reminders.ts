@@ -17,11 +17,13 @@ export async function sendReminderOnce(
 ): Promise<ReminderOutcome> {
   const recipients = await users.emailsOfRole(em, reminder.role);
   if (recipients.length === 0) return 'no-recipients';
-  const claimed = (await em.query(
-    'INSERT INTO sent_reminders (key, sent_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key',
-    [reminder.key, reminder.now],
-  )) as unknown[];
-  if (claimed.length === 0) return 'already-sent';
+  if (!(await claimReminder(em, reminder.key, reminder.now))) return 'already-sent';
   await send(recipients);
   return 'sent';
+}
+
+/** True when this transaction is the first to record `key`: what it sends with it then goes out once. */
+export async function claimReminder(em: EntityManager, key: string, at: Date): Promise<boolean> {
+  const claimed = (await em.query('INSERT INTO sent_reminders (key, sent_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key', [key, at])) as unknown[];
+  return claimed.length > 0;
 }
