@@ -6,6 +6,7 @@ import { json, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { authenticatedBody } from './common/authenticated-body';
 import { answerClientErrors } from './common/problem.filter';
 import { assignRequestId } from './common/request-id';
 import { createValidationPipe } from './common/validation';
@@ -52,10 +53,10 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
   );
   // The ingestion batch alone takes INGEST_BODY_LIMIT, and only from a caller with a credential
   // (the guard checks it); everything else, and anonymous callers, stay under BODY_LIMIT.
-  const ingestJson = json({ limit: config.ingestBodyLimit });
+  const ingestJson = authenticatedBody(json({ limit: config.ingestBodyLimit }));
   app.use(`/${API_PREFIX}/messages/batch`, (req: Request, res: Response, next: NextFunction) =>
-    req.method === 'POST' && req.path === '/' && /^bearer \S+/i.test(req.headers.authorization ?? '') ? ingestJson(req, res, next) : next());
-  // An incident's evidence upload reads its own body, of any media type (IncidentEvidenceBodyMiddleware).
+    req.method === 'POST' && req.path === '/' ? ingestJson(req, res, next) : next());
+  // An incident's evidence upload reads its own body, of any media type (see IncidentsModule).
   const evidenceUpload = new RegExp(`^/${API_PREFIX}/incidents/[^/]+/evidence/?$`);
   app.useBodyParser('json', {
     limit: config.bodyLimit,

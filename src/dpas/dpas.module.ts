@@ -1,9 +1,10 @@
 import { MiddlewareConsumer, Module, NestModule, OnModuleInit, RequestMethod } from '@nestjs/common';
+import { raw } from 'express';
 import { AccessModule } from '../access/access.module';
+import { authenticatedBody } from '../common/authenticated-body';
 import { CustomersModule } from '../customers/customers.module';
 import { JobsService } from '../jobs/jobs.service';
-import { DpaDocumentBodyMiddleware } from './dpa-document-body.middleware';
-import { DpaDocumentsService } from './dpa-documents.service';
+import { DpaDocumentsService, MAX_DOCUMENT_BYTES, PDF } from './dpa-documents.service';
 import { DpaRemindersService } from './dpa-reminders.service';
 import { DpasController } from './dpas.controller';
 import { DpasService } from './dpas.service';
@@ -22,7 +23,8 @@ export class DpasModule implements NestModule, OnModuleInit {
   ) {}
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(DpaDocumentBodyMiddleware).forRoutes({ path: 'dpas/:id/document', method: RequestMethod.PUT });
+    // The signed PDF as the raw body, up to 10 MB; another media type is left unread (415 from the service).
+    consumer.apply(authenticatedBody(raw({ type: PDF, limit: MAX_DOCUMENT_BYTES }))).forRoutes({ path: 'dpas/:id/document', method: RequestMethod.PUT });
   }
 
   onModuleInit(): void {

@@ -1,5 +1,7 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { raw } from 'express';
 import { AccessModule } from '../access/access.module';
+import { authenticatedBody } from '../common/authenticated-body';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { CustomersModule } from '../customers/customers.module';
 import { DpasModule } from '../dpas/dpas.module';
@@ -9,9 +11,8 @@ import { BreachAcknowledgementsController } from './breach-acknowledgements.cont
 import { BreachDeadlineJobsService } from './breach-deadline-jobs.service';
 import { BreachNotificationsController } from './breach-notifications.controller';
 import { BreachNotificationsService } from './breach-notifications.service';
-import { IncidentEvidenceBodyMiddleware } from './incident-evidence-body.middleware';
 import { IncidentEvidenceController } from './incident-evidence.controller';
-import { IncidentEvidenceService } from './incident-evidence.service';
+import { IncidentEvidenceService, MAX_EVIDENCE_BYTES } from './incident-evidence.service';
 import { IncidentReportController } from './incident-report.controller';
 import { IncidentReportService } from './incident-report.service';
 import { IncidentSeverityService } from './incident-severity.service';
@@ -29,6 +30,7 @@ import { IncidentsService } from './incidents.service';
 })
 export class IncidentsModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(IncidentEvidenceBodyMiddleware).forRoutes({ path: 'incidents/:id/evidence', method: RequestMethod.POST });
+    // The evidence file as the raw body, of any media type, up to 25 MB.
+    consumer.apply(authenticatedBody(raw({ type: () => true, limit: MAX_EVIDENCE_BYTES }))).forRoutes({ path: 'incidents/:id/evidence', method: RequestMethod.POST });
   }
 }
