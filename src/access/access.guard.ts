@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/commo
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ForbiddenError, UnauthorizedError } from '../common/errors';
+import { refuseUnreadBody } from '../common/no-body';
 import type { Actor } from './ability';
 import { ABILITY_KEY, PUBLIC_KEY, RequiredAbility } from './access.decorators';
 import { AuthService } from './auth.service';
@@ -10,7 +11,8 @@ import { AuthService } from './auth.service';
  * The one gate in front of every route: deny by default. A route must declare either @Public()
  * or @CheckAbility(action, subject); one that declares neither is refused for everybody.
  * This checks the role may do the action on the kind of thing at all; services then check the
- * particular row, and scope lists, with the same ability.
+ * particular row, and scope lists, with the same ability. Last, a caller who may use the route
+ * is refused a body the route does not read (refuseUnreadBody).
  */
 @Injectable()
 export class AccessGuard implements CanActivate {
@@ -23,7 +25,10 @@ export class AccessGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) {
+      refuseUnreadBody(context);
+      return true;
+    }
     const required = this.reflector.getAllAndOverride<RequiredAbility>(ABILITY_KEY, targets);
     const req = context.switchToHttp().getRequest<Request & { actor?: Actor; id?: unknown }>();
     if (!required) {
@@ -36,6 +41,7 @@ export class AccessGuard implements CanActivate {
     req.actor = actor;
     const allowed = [required, ...(required.or ?? [])].some(({ action, subject }) => actor.ability.can(action, subject));
     if (!allowed) throw new ForbiddenError();
+    refuseUnreadBody(context);
     return true;
   }
 }

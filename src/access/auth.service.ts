@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { UnauthorizedError } from '../common/errors';
 import { isUuid } from '../common/ids';
+import { ReadCache } from '../common/read-cache';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { type Actor, defineAbilityFor } from './ability';
 import { ApiKey } from './api-key.entity';
@@ -25,6 +26,7 @@ export class AuthService {
     private readonly jwt: JwtService,
     private readonly throttle: LoginThrottleService,
     private readonly clock: Clock,
+    private readonly cache: ReadCache,
   ) {}
 
   /** Unknown e-mail, wrong password and disabled account all answer the same 401. */
@@ -43,8 +45,11 @@ export class AuthService {
   }
 
   /**
-   * Resolves a bearer credential to an actor. The user row is read on every request, so a
-   * disabled account or a changed role takes effect at once, even with a token still valid.
+   * Resolves a bearer credential to an actor. The user (or key) is looked up on every request, so
+   * a disabled account, a changed role or a revoked key takes effect at once, even with a token
+   * still valid: the lookup is kept in the ReadCache, which drops it when users or api_keys change
+   * (on the instance that made the change before its answer; on the others when PostgreSQL's
+   * notification arrives, milliseconds later).
    */
   async authenticate(credential: string, requestId?: string): Promise<Actor> {
     if (credential.startsWith(API_KEY_PREFIX)) return this.fromApiKey(credential, requestId);
@@ -57,21 +62,30 @@ export class AuthService {
     }
     const { sub, exp } = claims;
     if (typeof exp !== 'number') throw new UnauthorizedError('The access token is invalid or has expired');
-    const user = isUuid(sub) ? await this.dataSource.getRepository(User).findOneBy({ id: sub }) : null;
-    if (!user || user.disabled) throw new UnauthorizedError('The access token is invalid or has expired');
-    return actorOf('user', user.id, user.role, user.customerId, requestId, user.piiAccess);
+    const actor = isUuid(sub)
+      ? await this.cache.read(`user ${sub}`, async () => {
+        const user = await this.dataSource.getRepository(User).findOneBy({ id: sub });
+        return { value: user && !user.disabled ? actorOf('user', user.id, user.role, user.customerId, user.piiAccess) : null };
+      })
+      : null;
+    if (!actor) throw new UnauthorizedError('The access token is invalid or has expired');
+    return { ...actor, requestId };
   }
 
   private async fromApiKey(key: string, requestId?: string): Promise<Actor> {
-    const found = await this.dataSource.getRepository(ApiKey).findOneBy({ keyHash: hashApiKey(key) });
-    const now = this.clock.now();
-    if (!found || found.revokedAt || (found.expiresAt && found.expiresAt <= now)) {
+    const keyHash = hashApiKey(key);
+    const found = await this.cache.read(`api-key ${keyHash}`, async () => {
+      const row = await this.dataSource.getRepository(ApiKey).findOneBy({ keyHash });
+      return { value: row && { revokedAt: row.revokedAt, expiresAt: row.expiresAt, actor: actorOf('api_key', row.id, row.role, null) } };
+    });
+    if (!found || found.revokedAt || (found.expiresAt && found.expiresAt <= this.clock.now())) {
       throw new UnauthorizedError('The API key is invalid, expired or revoked');
     }
-    return actorOf('api_key', found.id, found.role, null, requestId);
+    return { ...found.actor, requestId };
   }
 }
 
-function actorOf(kind: Actor['kind'], id: string, role: Actor['role'], customerId: string | null, requestId?: string, piiAccess = false): Actor {
-  return { kind, id, role, customerId, requestId, ability: defineAbilityFor({ id, role, customerId, piiAccess }) };
+/** An actor without a request: kept answers are shared by the requests of one user or key. */
+function actorOf(kind: Actor['kind'], id: string, role: Actor['role'], customerId: string | null, piiAccess = false): Omit<Actor, 'requestId'> {
+  return { kind, id, role, customerId, ability: defineAbilityFor({ id, role, customerId, piiAccess }) };
 }

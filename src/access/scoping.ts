@@ -25,6 +25,14 @@ export function scopeQuery<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, a
   return qb.andWhere(`(${sql})`, params);
 }
 
+/**
+ * What scopeQuery would narrow a list by, as text: part of the key of a kept list answer, so that
+ * callers with the same scope share it and no other caller gets it (see ReadCache).
+ */
+export function scopeKey(ability: AppAbility, action: Action, subject: Subject): string {
+  return JSON.stringify(rulesToAST(ability, action, subject));
+}
+
 function toSql(node: Node, alias: string, params: Record<string, unknown>): string {
   const children = () => (node.value as Node[]).map((child) => toSql(child, alias, params));
   switch (node.operator) {

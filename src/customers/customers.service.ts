@@ -2,10 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
 import type { Action, Actor } from '../access/ability';
-import { scopeQuery } from '../access/scoping';
+import { scopeKey, scopeQuery } from '../access/scoping';
 import { diff } from '../audit/audit-chain';
 import { AuditService } from '../audit/audit.service';
 import { isUuid } from '../common/ids';
+import { ReadCache } from '../common/read-cache';
 import { decodeCursor, Page, toPage, isKeyCursor } from '../common/pagination';
 import { Customer } from './customer.entity';
 import { CreateCustomerDto, CustomerQuery, CustomerResponse, UpdateCustomerDto } from './dto/customer.dto';
@@ -19,6 +20,7 @@ export class CustomersService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
+    private readonly cache: ReadCache,
   ) {}
 
   async create(actor: Actor, dto: CreateCustomerDto): Promise<CustomerResponse> {
@@ -30,6 +32,11 @@ export class CustomersService {
   }
 
   async list(actor: Actor, query: CustomerQuery): Promise<Page<CustomerResponse>> {
+    const key = `customers ${scopeKey(actor.ability, 'read', 'Customer')} ${JSON.stringify(query)}`;
+    return this.cache.read(key, async () => ({ value: await this.readList(actor, query) }));
+  }
+
+  private async readList(actor: Actor, query: CustomerQuery): Promise<Page<CustomerResponse>> {
     const after = decodeCursor(query.cursor, isKeyCursor);
     const qb = this.dataSource.getRepository(Customer).createQueryBuilder('c');
     scopeQuery(qb, actor.ability, 'read', 'Customer');

@@ -3,12 +3,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Action, Actor } from '../access/ability';
-import { scopeQuery } from '../access/scoping';
+import { scopeKey, scopeQuery } from '../access/scoping';
 import { diff } from '../audit/audit-chain';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { ConflictError, InvalidTransitionError, NotFoundError, ValidationProblem } from '../common/errors';
 import { decodeCursor, Page, toPage } from '../common/pagination';
+import { ReadCache } from '../common/read-cache';
 import { Customer } from '../customers/customer.entity';
 import { CustomersService } from '../customers/customers.service';
 import { canTransition, DPA_TRANSITIONS, EDITABLE_STATUSES } from './dpa-lifecycle';
@@ -37,6 +38,7 @@ export class DpasService {
     private readonly audit: AuditService,
     private readonly customers: CustomersService,
     private readonly clock: Clock,
+    private readonly cache: ReadCache,
   ) {}
 
   /**
@@ -97,6 +99,11 @@ export class DpasService {
   }
 
   async list(actor: Actor, customerId: string, query: DpaListQuery): Promise<Page<DpaResponse>> {
+    const key = `dpas ${scopeKey(actor.ability, 'read', 'Customer')} ${scopeKey(actor.ability, 'read', 'Dpa')} ${customerId} ${JSON.stringify(query)}`;
+    return this.cache.read(key, async () => ({ value: await this.readList(actor, customerId, query) }));
+  }
+
+  private async readList(actor: Actor, customerId: string, query: DpaListQuery): Promise<Page<DpaResponse>> {
     const customer = await this.customers.load(this.dataSource.manager, actor, 'read', customerId);
     const before = decodeCursor(query.cursor, (v): v is number => Number.isSafeInteger(v));
     const qb = this.dataSource.getRepository(Dpa).createQueryBuilder('d').where('d.customerId = :id', { id: customer.id });
@@ -107,7 +114,8 @@ export class DpasService {
   }
 
   async get(actor: Actor, id: string): Promise<DpaResponse> {
-    return toResponse(await this.load(this.dataSource.manager, actor, 'read', id));
+    const key = `dpa ${scopeKey(actor.ability, 'read', 'Dpa')} ${id}`;
+    return this.cache.read(key, async () => ({ value: toResponse(await this.load(this.dataSource.manager, actor, 'read', id)) }));
   }
 
   async update(actor: Actor, id: string, dto: UpdateDpaDto): Promise<DpaResponse> {

@@ -6,6 +6,7 @@ import type { Actor } from '../access/ability';
 import { ChangeNoticesService, type ConsentAt } from '../change-notices/change-notices.service';
 import { Clock } from '../common/clock';
 import { NotFoundError } from '../common/errors';
+import { ReadCache } from '../common/read-cache';
 import { CustomersService } from '../customers/customers.service';
 import type { Authorisation as AuthorisationType, Dpa } from '../dpas/dpa.entity';
 import { type ActiveAgreement, DpasService } from '../dpas/dpas.service';
@@ -38,6 +39,7 @@ export class AuthorisationService {
     private readonly customers: CustomersService,
     private readonly dpas: DpasService,
     private readonly notices: ChangeNoticesService,
+    private readonly cache: ReadCache,
   ) {}
 
   /**
@@ -217,17 +219,25 @@ export class AuthorisationService {
 
   /** The HTTP view: the customer's own users, the DPO, legal, auditors and ingest keys; anyone else gets a 404. */
   async forCustomer(actor: Actor, customerId: string, query: AuthorisedQuery): Promise<AuthorisedSubprocessorsResponse> {
-    const em = this.dataSource.manager;
-    if (!(await this.customers.exists(em, customerId)) || !actor.ability.can('read', subject('RouteAuthorisation', { customerId }))) {
-      throw new NotFoundError('Customer');
-    }
+    if (!actor.ability.can('read', subject('RouteAuthorisation', { customerId }))) throw new NotFoundError('Customer');
     const at = query.at ? new Date(query.at) : this.clock.now();
-    const result = await this.authorisedAt(em, customerId, at);
-    return {
-      customerId, at: at.toISOString(), dpaId: result.dpa?.id ?? null, authorisation: (result.dpa?.authorisation ?? null) as AuthorisationType | null,
-      subprocessors: result.authorised.map(toItem),
-      withheld: result.withheld.map(({ subprocessor, reason }) => ({ ...toItem(subprocessor), reason })),
-    };
+    // "Now" is one answer until the next moment it may change (changeInstants); a given moment's never changes by itself.
+    const key = `authorised-subprocessors ${customerId} ${query.at ? at.toISOString() : 'now'}`;
+    const answer = await this.cache.read(key, async () => {
+      const em = this.dataSource.manager;
+      if (!(await this.customers.exists(em, customerId))) throw new NotFoundError('Customer');
+      const result = await this.authorisedAt(em, customerId, at);
+      const value = {
+        dpaId: result.dpa?.id ?? null, authorisation: (result.dpa?.authorisation ?? null) as AuthorisationType | null,
+        subprocessors: result.authorised.map(toItem),
+        withheld: result.withheld.map(({ subprocessor, reason }) => ({ ...toItem(subprocessor), reason })),
+      };
+      if (query.at) return { value };
+      const horizon = at.getTime() + 86_400_000;
+      const [next] = (await this.changeInstants(em, [customerId], at, new Date(horizon))).get(customerId)!;
+      return { value, validUntil: next ?? horizon };
+    });
+    return { customerId, at: at.toISOString(), ...answer };
   }
 }
 

@@ -2,13 +2,14 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Action, Actor } from '../access/ability';
-import { scopeQuery } from '../access/scoping';
+import { scopeKey, scopeQuery } from '../access/scoping';
 import { AuditService } from '../audit/audit.service';
 import type { ChangeNotice } from '../change-notices/change-notice.entity';
 import { ChangeNoticesService } from '../change-notices/change-notices.service';
 import { ChangeNoticeResponse } from '../change-notices/dto/change-notice.dto';
 import { Clock } from '../common/clock';
 import { ConflictError, ValidationProblem } from '../common/errors';
+import { ReadCache } from '../common/read-cache';
 import { decodeCursor, Page, PageQuery, toPage, isKeyCursor } from '../common/pagination';
 import { ActiveAgreement, DpasService } from '../dpas/dpas.service';
 import {
@@ -34,6 +35,7 @@ export class SubprocessorsService {
     private readonly audit: AuditService,
     private readonly notices: ChangeNoticesService,
     private readonly dpas: DpasService,
+    private readonly cache: ReadCache,
   ) {}
 
   async create(actor: Actor, dto: CreateSubprocessorDto): Promise<SubprocessorResponse> {
@@ -52,6 +54,11 @@ export class SubprocessorsService {
   }
 
   async list(actor: Actor, query: SubprocessorQuery): Promise<Page<SubprocessorResponse>> {
+    const key = `subprocessors ${scopeKey(actor.ability, 'read', 'Subprocessor')} ${JSON.stringify(query)}`;
+    return this.cache.read(key, async () => ({ value: await this.readList(actor, query) }));
+  }
+
+  private async readList(actor: Actor, query: SubprocessorQuery): Promise<Page<SubprocessorResponse>> {
     const after = decodeCursor(query.cursor, isKeyCursor);
     const qb = this.dataSource.getRepository(Subprocessor).createQueryBuilder('s');
     scopeQuery(qb, actor.ability, 'read', 'Subprocessor');

@@ -1,0 +1,159 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Client } from 'pg';
+import type { DataSource, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
+import { DATABASE_URL } from '../database/database.tokens';
+import { Clock } from './clock';
+
+/** The channel the tables' triggers notify on (migration ReadCacheNotify). */
+const CHANNEL = 'custodian_cache';
+/** Bounds the memory: the oldest answer goes first. */
+const MAX_ENTRIES = 2000;
+/** A safety net only: an answer is dropped this long after it was read, whatever happened. */
+const MAX_AGE_MS = 10_000;
+const RELISTEN_MS = 1000;
+
+/** An answer, and until when (clock milliseconds) it holds if nothing is written: some answers depend on the time. */
+export interface Cacheable<T> {
+  value: T;
+  validUntil?: number;
+}
+
+interface Entry {
+  value: Promise<unknown>;
+  /** Clock milliseconds: the answer holds from `from` (when it was read) to `until`. */
+  from: number;
+  until: number;
+  /** performance.now() after which it is dropped anyway. */
+  expires: number;
+}
+
+/**
+ * Answers of frequent reads, kept in this instance's memory until the data under them changes:
+ * who a bearer credential belongs to (users, API keys), and the registry (customers, DPAs,
+ * sub-processors and what decides which may carry a customer's data). Callers check access
+ * before asking, and key each answer by everything it depends on.
+ *
+ * Every table such an answer is read from has a trigger (migration ReadCacheNotify) that, on any
+ * change from any connection:
+ *  - notifies the channel custodian_cache when its transaction commits: every instance listening
+ *    drops all its answers, milliseconds later;
+ *  - marks its transaction, so that this instance drops them right after its own commit, before
+ *    the request that wrote answers: a client always reads its own writes.
+ * While this instance is not listening (not yet, or the connection was lost, e.g. PostgreSQL
+ * restarted) nothing is kept: every read goes to the database, and listening resumes by itself.
+ * Should notifications stop without the connection failing, no answer is older than MAX_AGE_MS.
+ */
+@Injectable()
+export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ReadCache.name);
+  private readonly entries = new Map<string, Entry>();
+  private listener?: Client;
+  private listening = false;
+  private stopped = false;
+  private relisten?: NodeJS.Timeout;
+  /** Transactions of this instance that changed cached tables, between their COMMIT being sent and its answer. */
+  private readonly changing = new WeakSet<QueryRunner>();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(DATABASE_URL) private readonly databaseUrl: string,
+    private readonly clock: Clock,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.dataSource.subscribers.push(this.commitWatcher());
+    await this.listen();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.relisten);
+    this.stopListening();
+  }
+
+  /** The answer under `key`: kept, or read by `load` (once, however many ask at the same time). */
+  async read<T>(key: string, load: () => Promise<Cacheable<T>>): Promise<T> {
+    if (!this.listening) return (await load()).value;
+    const now = this.clock.now().getTime();
+    const kept = this.entries.get(key);
+    if (kept && kept.from <= now && now < kept.until && performance.now() < kept.expires) return kept.value as Promise<T>;
+    const entry: Entry = { value: Promise.resolve(), from: now, until: Infinity, expires: performance.now() + MAX_AGE_MS };
+    entry.value = load().then(
+      ({ value, validUntil }) => {
+        if (validUntil !== undefined) entry.until = validUntil;
+        return value;
+      },
+      (error: unknown) => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+        throw error;
+      },
+    );
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    return entry.value as Promise<T>;
+  }
+
+  /** Whether answers are being kept (this instance is listening for changes). */
+  get active(): boolean {
+    return this.listening;
+  }
+
+  private clear(): void {
+    this.entries.clear();
+  }
+
+  /** Drops every answer after a commit of this instance that changed a cached table (see the class comment). */
+  private commitWatcher(): EntitySubscriberInterface {
+    return {
+      beforeTransactionCommit: async (event: TransactionCommitEvent) => {
+        const [row] = (await event.queryRunner.query(`SELECT current_setting('custodian.changed', true) AS changed`)) as { changed: string | null }[];
+        if (row?.changed?.trim()) this.changing.add(event.queryRunner);
+      },
+      afterTransactionCommit: (event: TransactionCommitEvent) => {
+        if (this.changing.delete(event.queryRunner)) this.clear();
+      },
+      afterTransactionRollback: (event: TransactionRollbackEvent) => {
+        this.changing.delete(event.queryRunner);
+      },
+    };
+  }
+
+  private async listen(): Promise<void> {
+    const client = new Client({ connectionString: this.databaseUrl, application_name: 'custodian-read-cache', keepAlive: true });
+    this.listener = client;
+    client.on('error', () => this.lost(client));
+    client.on('end', () => this.lost(client));
+    client.on('notification', (message) => {
+      if (message.channel === CHANNEL) this.clear();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (error) {
+      this.logger.warn(`not listening for changes, reads go to the database: ${error instanceof Error ? error.message : String(error)}`);
+      this.lost(client);
+      return;
+    }
+    if (this.listener !== client) return;
+    // Anything kept before this point may have missed a change.
+    this.clear();
+    this.listening = true;
+  }
+
+  private lost(client: Client): void {
+    if (this.listener !== client) return;
+    if (this.listening) this.logger.warn('lost the connection that listens for changes: reads go to the database until it is back');
+    this.stopListening();
+    if (!this.stopped) this.relisten = setTimeout(() => void this.listen(), RELISTEN_MS).unref();
+  }
+
+  private stopListening(): void {
+    this.listening = false;
+    this.clear();
+    const client = this.listener;
+    this.listener = undefined;
+    client?.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,153 @@
+import { Clock } from '../src/common/clock';
+import { ReadCache } from '../src/common/read-cache';
+import type { CustomerResponse } from '../src/customers/dto/customer.dto';
+import type { AuthorisedSubprocessorsResponse, SubprocessorResponse } from '../src/subprocessors/dto/subprocessor.dto';
+import { ADMIN, createUser, login, startTestApp, TestApp } from './support/app';
+import { bearer } from './support/http';
+import { seedCustomer, seedDpa, seedSubprocessor } from './support/registry-fixtures';
+
+/*
+ * The registry reads an instance keeps in memory (src/common/read-cache.ts): kept until the data
+ * under them changes, through whichever connection; read again at once after the instance's own
+ * writes; not kept while the instance cannot hear about changes; per caller scope.
+ */
+
+interface Page<T> {
+  items: T[];
+}
+
+async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('registry reads kept per instance', () => {
+  let t: TestApp;
+  let dpo: string;
+  let legal: string;
+  let alphaUser: string;
+  let alpha: string;
+  let bravo: string;
+  let carrier: string;
+  const cache = () => t.app.get(ReadCache);
+
+  const subprocessorNames = async () =>
+    ((await t.http().get('/api/v1/subprocessors?limit=200').set(bearer(dpo)).expect(200)).body as Page<SubprocessorResponse>).items.map((s) => s.legalEntity);
+  const authorised = async (customerId: string, token = dpo) =>
+    (await t.http().get(`/api/v1/customers/${customerId}/authorised-subprocessors`).set(bearer(token)).expect(200)).body as AuthorisedSubprocessorsResponse;
+  /** A change the triggers do not see (as a restore or a careless script might make): only a read that goes to the database shows it. */
+  const unseenRename = async (id: string, name: string) => {
+    await t.db.superuser(`SET session_replication_role = replica`);
+    try {
+      await t.db.superuser('UPDATE subprocessors SET legal_entity = $1 WHERE id = $2', [name, id]);
+    } finally {
+      await t.db.superuser(`RESET session_replication_role`);
+    }
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp({ JOBS_ENABLED: 'false' });
+    const admin = await login(t, ADMIN.email, ADMIN.password);
+    dpo = (await createUser(t, admin, { email: 'dpo@cache.test', role: 'dpo' })).token;
+    legal = (await createUser(t, admin, { email: 'legal@cache.test', role: 'legal' })).token;
+    alpha = await seedCustomer(t, { legalName: 'Alpha Brand GmbH' });
+    bravo = await seedCustomer(t, { legalName: 'Bravo Brand GmbH' });
+    await seedDpa(t, { customerId: alpha });
+    await seedDpa(t, { customerId: bravo });
+    carrier = await seedSubprocessor(t, { legalEntity: 'Kilo Mobile GmbH', country: 'DE', carriesCountries: ['DE'] });
+    alphaUser = (await createUser(t, admin, { email: 'alpha@cache.test', role: 'customer', customerId: alpha })).token;
+    await eventually(async () => cache().active, 'the instance listens for changes');
+  });
+
+  afterAll(async () => {
+    jest.restoreAllMocks();
+    await t?.close();
+  });
+
+  it('keeps an answer until a change reaches the tables through any connection', async () => {
+    expect(await subprocessorNames()).toContain('Kilo Mobile GmbH');
+    await unseenRename(carrier, 'Kilo Renamed GmbH');
+    // Kept: the rename went around the triggers, so this instance was not told.
+    expect(await subprocessorNames()).toContain('Kilo Mobile GmbH');
+    // Any statement on a registry table from another connection (another instance, psql) is heard.
+    await t.db.superuser('UPDATE customers SET legal_name = legal_name WHERE false');
+    await eventually(async () => (await subprocessorNames()).includes('Kilo Renamed GmbH'), 'the change is seen');
+    await t.db.superuser(`UPDATE subprocessors SET legal_entity = 'Kilo Mobile GmbH' WHERE id = $1`, [carrier]);
+    await eventually(async () => (await subprocessorNames()).includes('Kilo Mobile GmbH'), 'the change back is seen');
+  });
+
+  it("reads a client's own writes at once", async () => {
+    for (let i = 0; i < 10; i++) {
+      const name = `Alpha Brand ${i} GmbH`;
+      await t.http().patch(`/api/v1/customers/${alpha}`).set(bearer(legal)).send({ legalName: name }).expect(200);
+      const list = (await t.http().get('/api/v1/customers?limit=200').set(bearer(legal)).expect(200)).body as Page<CustomerResponse>;
+      expect(list.items.map((c) => c.legalName)).toContain(name);
+    }
+  });
+
+  it('keeps answers per scope: a customer user gets its own, never one kept for a wider caller', async () => {
+    const all = (await t.http().get('/api/v1/customers?limit=200').set(bearer(legal)).expect(200)).body as Page<CustomerResponse>;
+    expect(all.items.map((c) => c.id).sort()).toEqual([alpha, bravo].sort());
+    const own = (await t.http().get('/api/v1/customers?limit=200').set(bearer(alphaUser)).expect(200)).body as Page<CustomerResponse>;
+    expect(own.items.map((c) => c.id)).toEqual([alpha]);
+    await authorised(bravo); // kept for the DPO
+    await t.http().get(`/api/v1/customers/${bravo}/authorised-subprocessors`).set(bearer(alphaUser)).expect(404);
+    expect((await authorised(alpha, alphaUser)).customerId).toBe(alpha);
+  });
+
+  it('reads from the database while it cannot hear about changes, and listens again by itself', async () => {
+    await subprocessorNames();
+    await t.db.superuser(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'custodian-read-cache' AND datname = current_database()`);
+    await eventually(async () => !cache().active, 'the instance notices it stopped listening');
+    await unseenRename(carrier, 'Kilo Offline GmbH');
+    // Not listening: nothing kept, so even a change around the triggers shows.
+    expect(await subprocessorNames()).toContain('Kilo Offline GmbH');
+    await eventually(async () => cache().active, 'the instance listens again', 10_000);
+    expect(await subprocessorNames()).toContain('Kilo Offline GmbH');
+    await unseenRename(carrier, 'Kilo Mobile GmbH');
+    expect(await subprocessorNames()).toContain('Kilo Offline GmbH'); // kept again
+    await t.db.superuser('UPDATE subprocessors SET legal_entity = legal_entity WHERE false');
+    await eventually(async () => (await subprocessorNames()).includes('Kilo Mobile GmbH'), 'the change is seen');
+  });
+
+  it('refuses a disabled user and a revoked key at once on the instance that did it, and moments later on another', async () => {
+    const second = await startTestApp({ JOBS_ENABLED: 'false' }, t.db);
+    try {
+      const admin = await login(t, ADMIN.email, ADMIN.password);
+      const victim = await createUser(t, admin, { email: 'leaver@cache.test', role: 'legal' });
+      const key = ((await t.http().post('/api/v1/api-keys').set(bearer(admin)).send({ name: 'leaver', role: 'auditor' }).expect(201)).body as { id: string; key: string });
+      await eventually(async () => second.app.get(ReadCache).active, 'the second instance listens');
+      for (const app of [t, second]) {
+        await app.http().get('/api/v1/customers').set(bearer(victim.token)).expect(200);
+        await app.http().get('/api/v1/audit').set(bearer(key.key)).expect(200);
+      }
+      await t.http().patch(`/api/v1/users/${victim.id}`).set(bearer(admin)).send({ disabled: true }).expect(200);
+      await t.http().delete(`/api/v1/api-keys/${key.id}`).set(bearer(admin)).expect(204);
+      await t.http().get('/api/v1/customers').set(bearer(victim.token)).expect(401);
+      await t.http().get('/api/v1/audit').set(bearer(key.key)).expect(401);
+      await eventually(async () => (await second.http().get('/api/v1/customers').set(bearer(victim.token))).status === 401, 'the other instance refuses the user', 1000);
+      await eventually(async () => (await second.http().get('/api/v1/audit').set(bearer(key.key))).status === 401, 'the other instance refuses the key', 1000);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("answers 'now' anew when time passes a moment that changes it, with nothing written", async () => {
+    const now = Date.now();
+    const expiresAt = new Date(now + 3_600_000);
+    const charlie = await seedCustomer(t, { legalName: 'Charlie Brand GmbH' });
+    const dpa = await seedDpa(t, { customerId: charlie, expiresAt });
+    const clock = jest.spyOn(t.app.get(Clock), 'now').mockImplementation(() => new Date(now));
+    await eventually(async () => (await authorised(charlie)).dpaId === dpa, 'the new DPA is seen');
+    expect((await authorised(charlie)).subprocessors.map((s) => s.id)).toContain(carrier);
+    clock.mockImplementation(() => new Date(expiresAt.getTime() - 1));
+    expect((await authorised(charlie)).dpaId).toBe(dpa);
+    clock.mockImplementation(() => expiresAt);
+    const after = await authorised(charlie);
+    expect(after).toMatchObject({ dpaId: null, subprocessors: [], at: expiresAt.toISOString() });
+    clock.mockRestore();
+  });
+});
