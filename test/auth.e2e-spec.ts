@@ -99,6 +99,14 @@ describe('authentication', () => {
       await t.http().get('/api/v1/me').set(bearer(token)).expect(200);
     });
 
+    it('refuses a token it accepted before, once the token expires', async () => {
+      const expiresAt = now() + 2;
+      const token = signJwt({ sub: adminId, iat: now(), exp: expiresAt });
+      await t.http().get('/api/v1/me').set(bearer(token)).expect(200);
+      await new Promise((r) => setTimeout(r, expiresAt * 1000 - Date.now() + 20));
+      expectProblem(await t.http().get('/api/v1/me').set(bearer(token)), 401, 'unauthorized');
+    });
+
     const forged: [string, () => string][] = [
       ['signed with another secret', () => signJwt({ sub: adminId }, { secret: 'another-secret-that-is-long-enough-9876543210', expiresIn: 60 })],
       ['with alg none', () => unsignedJwt({ sub: adminId, aud: 'custodian-api', iss: 'custodian', iat: now(), exp: now() + 60 })],

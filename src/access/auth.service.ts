@@ -18,8 +18,13 @@ import { User } from './user.entity';
 export const JWT_AUDIENCE = 'custodian-api';
 export const JWT_ISSUER = 'custodian';
 
+/** Bounds the memory of verified tokens (see verifyToken): the oldest goes first. */
+const MAX_VERIFIED_TOKENS = 10_000;
+
 @Injectable()
 export class AuthService {
+  private readonly verifiedTokens = new Map<string, { sub: unknown; validUntil: number }>();
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -53,15 +58,7 @@ export class AuthService {
    */
   async authenticate(credential: string, requestId?: string): Promise<Actor> {
     if (credential.startsWith(API_KEY_PREFIX)) return this.fromApiKey(credential, requestId);
-    let claims: { sub?: unknown; exp?: unknown };
-    try {
-      // maxAge also bounds tokens issued under a longer TTL than the one now configured.
-      claims = await this.jwt.verifyAsync(credential, { algorithms: ['HS256'], audience: JWT_AUDIENCE, issuer: JWT_ISSUER, maxAge: this.config.jwtTtlSeconds });
-    } catch {
-      throw new UnauthorizedError('The access token is invalid or has expired');
-    }
-    const { sub, exp } = claims;
-    if (typeof exp !== 'number') throw new UnauthorizedError('The access token is invalid or has expired');
+    const { sub } = await this.verifyToken(credential);
     const actor = isUuid(sub)
       ? await this.cache.read(`user ${sub}`, async () => {
         const user = await this.dataSource.getRepository(User).findOneBy({ id: sub });
@@ -70,6 +67,30 @@ export class AuthService {
       : null;
     if (!actor) throw new UnauthorizedError('The access token is invalid or has expired');
     return { ...actor, requestId };
+  }
+
+  /**
+   * The token's claims, once the library has checked its signature, audience, issuer, expiry and
+   * age. The same token (the same bytes, so the same signature under the same secret) is not
+   * verified again: it is remembered until it expires, and only the time is checked then.
+   */
+  private async verifyToken(token: string): Promise<{ sub: unknown }> {
+    const known = this.verifiedTokens.get(token);
+    if (known && Date.now() < known.validUntil) return known;
+    let claims: { sub?: unknown; exp?: unknown; iat?: unknown };
+    try {
+      // maxAge also bounds tokens issued under a longer TTL than the one now configured.
+      claims = await this.jwt.verifyAsync(token, { algorithms: ['HS256'], audience: JWT_AUDIENCE, issuer: JWT_ISSUER, maxAge: this.config.jwtTtlSeconds });
+    } catch {
+      throw new UnauthorizedError('The access token is invalid or has expired');
+    }
+    const { sub, exp, iat } = claims;
+    if (typeof exp !== 'number' || typeof iat !== 'number') throw new UnauthorizedError('The access token is invalid or has expired');
+    // The library's own limits: valid while the current whole second is before exp and before iat + maxAge.
+    const verified = { sub, validUntil: Math.min(exp, iat + this.config.jwtTtlSeconds) * 1000 };
+    this.verifiedTokens.set(token, verified);
+    if (this.verifiedTokens.size > MAX_VERIFIED_TOKENS) this.verifiedTokens.delete(this.verifiedTokens.keys().next().value!);
+    return verified;
   }
 
   private async fromApiKey(key: string, requestId?: string): Promise<Actor> {
