@@ -30,8 +30,16 @@ export function scopeQuery<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, a
  * callers with the same scope share it and no other caller gets it (see ReadCache).
  */
 export function scopeKey(ability: AppAbility, action: Action, subject: Subject): string {
-  return JSON.stringify(rulesToAST(ability, action, subject));
+  // An actor's ability is built once per user and kept (AuthService), so its keys are worth remembering.
+  let keys = scopeKeys.get(ability);
+  if (!keys) scopeKeys.set(ability, (keys = new Map()));
+  const name = `${action} ${subject}`;
+  let key = keys.get(name);
+  if (key === undefined) keys.set(name, (key = JSON.stringify(rulesToAST(ability, action, subject))));
+  return key;
 }
+
+const scopeKeys = new WeakMap<AppAbility, Map<string, string>>();
 
 function toSql(node: Node, alias: string, params: Record<string, unknown>): string {
   const children = () => (node.value as Node[]).map((child) => toSql(child, alias, params));
