@@ -88,13 +88,19 @@ export async function send(world: World, r: Request): Promise<{ status: number; 
   return { status: res.status, contentType, text, headers: JSON.stringify(res.headers), json };
 }
 
-/** Makes one matrix call as every caller: refused callers first (in parallel), then those expected to succeed. */
+/**
+ * Makes one matrix call as every caller: refused callers first (in parallel), then those expected to succeed, each on
+ * its own fresh resource when the call has one. The refused callers are called on the first succeeding caller's, which
+ * a refusal must leave as it was for that caller to succeed.
+ */
 export async function runCall(world: World, route: string, index: number, call: MatrixCall): Promise<Answer[]> {
   const [method, path] = route.split(' ');
   const callers = Object.keys(call.expect) as Caller[];
   const refused = callers.filter((c) => !isSuccess(call.expect[c]));
   const succeeding = callers.filter((c) => isSuccess(call.expect[c]));
-  const shared = call.fresh && refused.length ? await world.fresh(call.fresh) : {};
+  const freshes: Record<string, string>[] = [];
+  if (call.fresh) for (let i = 0; i < Math.max(succeeding.length, 1); i++) freshes.push(await world.fresh(call.fresh));
+  const shared = freshes[0] ?? {};
   const one = async (caller: Caller, fresh: Record<string, string>): Promise<Answer> => {
     const params = Object.fromEntries(Object.entries(call.params ?? {}).map(([k, v]) => [k, encodeURIComponent(resolve(v, world, fresh) as string)]));
     const url = fillPath(path, params);
@@ -107,7 +113,7 @@ export async function runCall(world: World, route: string, index: number, call: 
     };
   };
   const answers = await Promise.all(refused.map((c) => one(c, shared)));
-  for (const caller of succeeding) answers.push(await one(caller, call.fresh ? await world.fresh(call.fresh) : {}));
+  for (const [i, caller] of succeeding.entries()) answers.push(await one(caller, freshes[i] ?? {}));
   return answers;
 }
 

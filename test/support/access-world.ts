@@ -14,11 +14,17 @@ import type { TestSmtp } from './smtp';
  * through the API as people would, once. Every free-text field of B carries B's canary.
  */
 
-export const CALLERS = ['anonymous', 'admin', 'dpo', 'legal', 'security', 'auditor', 'customerA', 'customerB', 'ingest', 'auditorKey'] as const;
+/** `dpoPii`: a DPO an admin granted the break-glass flag (users.pii_access), the only caller that may read decrypted message PII. */
+export const CALLERS = ['anonymous', 'admin', 'dpo', 'legal', 'security', 'auditor', 'customerA', 'customerB', 'ingest', 'auditorKey', 'dpoPii'] as const;
 export type Caller = (typeof CALLERS)[number];
 
-/** Fresh resources for calls that change what they touch; see FACTORIES in access-matrix.ts. */
-export type FactoryName = 'incidentReported' | 'incidentTriaged' | 'incidentConfirmed' | 'ackToken' | 'followUpDraft' | 'subscriber';
+/**
+ * Fresh resources for calls that use up what they touch (see `fresh` in access-matrix.ts): one for each caller expected
+ * to succeed, so the DPO and the DPO holding the PII flag each find the row as the other found it.
+ */
+export type FactoryName = 'incidentReported' | 'incidentTriaged' | 'incidentConfirmed' | 'ackToken' | 'followUpDraft' | 'subscriber'
+  | 'pendingNotice' | 'objectionA' | 'objectionB' | 'draftA' | 'draftB' | 'failedNotificationA' | 'holdA' | 'holdB'
+  | 'proposedSubprocessor' | 'approvedSubprocessor';
 
 export interface World {
   t: TestApp;
@@ -29,8 +35,18 @@ export interface World {
   refs: Record<string, string>;
   /** B's canary (as written in free text) and the form e-mail addresses lower-case it to. */
   canaryB: string;
-  /** Phone numbers and message-body markers: they appear only through the audited PII routes. */
-  pii: { msisdns: string[]; bodyMarkers: string[] };
+  /**
+   * Phone numbers and message-body markers: they appear only through the audited PII routes.
+   * `messages`: what the break-glass read of each named message ("A.message"…) must answer, in full.
+   * `about`: of those, what an answer about each named row (a message, a data-subject request) may carry: its data
+   * subject's phone number and its customer's body marker, nobody else's.
+   */
+  pii: {
+    msisdns: string[];
+    bodyMarkers: string[];
+    messages: Record<string, { customerId: string; msisdn: string | null; body: string | null }>;
+    about: Record<string, string[]>;
+  };
   fresh(name: FactoryName): Promise<Record<string, string>>;
 }
 
@@ -60,12 +76,20 @@ export async function buildWorld(t: TestApp, smtp: TestSmtp): Promise<World> {
   const admin = await login(t, ADMIN.email, ADMIN.password);
   const staff = async (role: string) => createUser(t, admin, { email: `${role}-${tag}@provider.example.test`, role });
   const apiKey = async (role: string, name: string) => (await call(admin, 'post', '/api/v1/api-keys', { name, role })).body as { id: string; key: string };
-  const [dpo, legal, security, auditor, target, ingest, auditorKey, victim] = await Promise.all([
+  // The break-glass DPO: an ordinary DPO account until an admin grants the flag, as in production.
+  const dpoWithPii = async () => {
+    const user = await createUser(t, admin, { email: `dpo-pii-${tag}@provider.example.test`, role: 'dpo' });
+    const granted = (await call(admin, 'patch', `/api/v1/users/${user.id}`, { piiAccess: true })).body as { role: string; piiAccess: boolean };
+    if (granted.role !== 'dpo' || granted.piiAccess !== true) throw new Error(`granting piiAccess answered ${JSON.stringify(granted)}`);
+    return user;
+  };
+  const [dpo, legal, security, auditor, target, ingest, auditorKey, victim, dpoPii] = await Promise.all([
     staff('dpo'), staff('legal'), staff('security'), staff('auditor'),
     createUser(t, admin, { email: `target-${tag}@provider.example.test`, role: 'auditor', password: 'the login target password' }),
-    apiKey('ingest', 'platform ingest'), apiKey('auditor', 'evidence export'), apiKey('ingest', 'to be revoked'),
+    apiKey('ingest', 'platform ingest'), apiKey('auditor', 'evidence export'), apiKey('ingest', 'to be revoked'), dpoWithPii(),
   ]);
   refs['user.dpo'] = dpo.id;
+  refs['user.dpoPii'] = dpoPii.id;
   refs['user.security'] = security.id;
   refs['user.target'] = target.id;
   refs['login.email'] = `target-${tag}@provider.example.test`;
@@ -119,23 +143,25 @@ export async function buildWorld(t: TestApp, smtp: TestSmtp): Promise<World> {
     legalEntity: `${name} ${tag}`, country: 'DE', role: 'aggregator', services: ['SMS routing'], purpose: 'Routes SMS to operators',
     dataCategories: ['msisdn', 'body'], global: true, transferMechanism: 'none', ...extra,
   }));
-  async function notice(name: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const approvedSubprocessor = async (name: string, extra: Record<string, unknown> = {}) => {
     const sp = await subprocessor(name, extra);
     await call(dpo.token, 'post', `/api/v1/subprocessors/${sp}/transitions`, { to: 'approved' });
+    return sp;
+  };
+  async function notice(name: string, extra: Record<string, unknown> = {}): Promise<string> {
+    const sp = await approvedSubprocessor(name, extra);
     return idOf(await call(dpo.token, 'post', `/api/v1/subprocessors/${sp}/change-notices`, { reason: `We add ${name} for resilience` }, [201]));
   }
-  [refs['notice.objected'], refs['notice.object'], refs['notice.approve'], refs['notice.approveExtras'], refs['notice.withdraw'], refs['notice.bOnly'], refs['sp.proposed'], refs['sp.approved']] = await Promise.all([
-    notice('Objected Router'), notice('Object Router'), notice('Approve Router'), notice('Approve Extras Router'), notice('Withdraw Router'),
+  [refs['notice.objected'], refs['notice.object'], refs['notice.approve'], refs['notice.approveExtras'], refs['notice.bOnly'], refs['sp.proposed']] = await Promise.all([
+    notice('Objected Router'), notice('Object Router'), notice('Approve Router'), notice('Approve Extras Router'),
     // Carries only France: of A (DE) and B (DE, FR), only B is told.
     notice('France Router', { global: false, carriesCountries: ['FR'] }),
     subprocessor('Proposed Router'),
-    subprocessor('Approved Router').then(async (id) => (await call(dpo.token, 'post', `/api/v1/subprocessors/${id}/transitions`, { to: 'approved' }), id)),
   ]);
 
-  [refs['A.objection'], refs['B.objection']] = (await Promise.all([
-    call(userA.token, 'post', `/api/v1/change-notices/${refs['notice.objected']}/objections`, { reason: 'Alpha objects: no audit report yet' }),
-    call(userB.token, 'post', `/api/v1/change-notices/${refs['notice.objected']}/objections`, { reason: `Bravo objects ${canaryB}` }),
-  ])).map(idOf);
+  const objectA = (noticeId: string) => call(userA.token, 'post', `/api/v1/change-notices/${noticeId}/objections`, { reason: 'Alpha objects: no audit report yet' }).then(idOf);
+  const objectB = (noticeId: string) => call(userB.token, 'post', `/api/v1/change-notices/${noticeId}/objections`, { reason: `Bravo objects ${canaryB}` }).then(idOf);
+  [refs['A.objection'], refs['B.objection']] = await Promise.all([objectA(refs['notice.objected']), objectB(refs['notice.objected'])]);
 
   // Messages, through the ingestion API; B's sender, body and external id carry the canary.
   const msisdns = { A: '+4915112340001', B: '+4915112349001', erasedA: '+4915112340002', erasedB: '+4915112349002' };
@@ -146,27 +172,33 @@ export async function buildWorld(t: TestApp, smtp: TestSmtp): Promise<World> {
     sender: owner === 'B' ? canaryB : 'ALPHA', body: `${bodyMarkers[owner === 'A' ? 0 : 1]} your code is ${1000 + n}${owner === 'B' ? ` ${canaryB}` : ''}`,
     route: [refs['sp.active']], destinationCountry: 'DE', status: 'delivered', submittedAt: iso(-HOUR + n * 60_000),
   });
-  const ingested = (await call(ingest.key, 'post', '/api/v1/messages/batch', {
-    records: [record('A', msisdns.A, 1), record('A', msisdns.erasedA, 2), record('B', msisdns.B, 3), record('B', msisdns.erasedB, 4)],
-  })).body as { ids: string[]; counts: { stored: number } };
+  const records = [record('A', msisdns.A, 1), record('A', msisdns.erasedA, 2), record('B', msisdns.B, 3), record('B', msisdns.erasedB, 4)];
+  const ingested = (await call(ingest.key, 'post', '/api/v1/messages/batch', { records })).body as { ids: string[]; counts: { stored: number } };
   if (ingested.counts.stored !== 4) throw new Error(`expected 4 stored messages: ${JSON.stringify(ingested)}`);
-  [refs['A.message'], , refs['B.message']] = ingested.ids;
+  [refs['A.message'], , refs['B.message'], refs['B.erasedMessage']] = ingested.ids;
+  // The erasure request below clears the second B message's phone number and body: they read as null.
+  const messages = {
+    'A.message': { customerId: refs['A.customer'], msisdn: msisdns.A, body: records[0].body },
+    'B.message': { customerId: refs['B.customer'], msisdn: msisdns.B, body: records[2].body },
+    'B.erasedMessage': { customerId: refs['B.customer'], msisdn: null, body: null },
+  };
 
   // Retention, legal holds, data-subject requests (an erasure issues a deletion certificate).
   const request = async (token: string, owner: 'A' | 'B', kind: string, msisdn: string, reference: string) =>
     (await call(token, 'post', '/api/v1/data-subject-requests', { customerId: refs[`${owner}.customer`], kind, msisdn, reference })).body as { id: string; certificateId: string | null };
-  const [, , holdA, holdB, accessA, accessB, erasedA, erasedB] = await Promise.all([
+  const holdA = () => call(dpo.token, 'post', '/api/v1/legal-holds', { customerId: refs['A.customer'], reason: 'Alpha litigation, keep everything' });
+  const holdB = () => call(dpo.token, 'post', '/api/v1/legal-holds', { customerId: refs['B.customer'], msisdn: msisdns.B, reason: `Bravo dispute ${canaryB}` });
+  const [, , firstHoldA, firstHoldB, accessA, accessB, erasedA, erasedB] = await Promise.all([
     call(dpo.token, 'put', `/api/v1/customers/${refs['A.customer']}/retention/body`, { days: 20 }),
     call(dpo.token, 'put', `/api/v1/customers/${refs['B.customer']}/retention/body`, { days: 20 }),
-    call(dpo.token, 'post', '/api/v1/legal-holds', { customerId: refs['A.customer'], reason: 'Alpha litigation, keep everything' }),
-    call(dpo.token, 'post', '/api/v1/legal-holds', { customerId: refs['B.customer'], msisdn: msisdns.B, reason: `Bravo dispute ${canaryB}` }),
+    holdA(), holdB(),
     request(userA.token, 'A', 'access', msisdns.A, `ALPHA-${tag}-1`),
     request(userB.token, 'B', 'access', msisdns.B, `${canaryB}-ticket-1`),
     request(userA.token, 'A', 'erasure', msisdns.erasedA, `ALPHA-${tag}-2`),
     request(userB.token, 'B', 'erasure', msisdns.erasedB, `${canaryB}-ticket-2`),
     call(dpo.token, 'post', '/api/v1/jobs/purge/run'),
   ]);
-  [refs['A.hold'], refs['B.hold'], refs['A.accessRequest'], refs['B.accessRequest']] = [idOf(holdA), idOf(holdB), accessA.id, accessB.id];
+  [refs['A.hold'], refs['B.hold'], refs['A.accessRequest'], refs['B.accessRequest']] = [idOf(firstHoldA), idOf(firstHoldB), accessA.id, accessB.id];
   [refs['A.erasureRequest'], refs['A.certificate']] = [erasedA.id, erasedA.certificateId!];
   [refs['B.erasureRequest'], refs['B.certificate']] = [erasedB.id, erasedB.certificateId!];
   const [run] = await t.db.superuser<{ id: string }>('SELECT id FROM purge_runs ORDER BY started_at DESC LIMIT 1');
@@ -192,11 +224,12 @@ export async function buildWorld(t: TestApp, smtp: TestSmtp): Promise<World> {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  /** Drafts both customers' notifications and fills in what only a person can write (no mail yet). */
-  async function draftBoth(incident: string): Promise<Record<'A' | 'B', string>> {
-    const drafts = ((await call(security.token, 'post', `/api/v1/incidents/${incident}/notifications`, {}, [201])).body as { items: { id: string; customerId: string }[] }).items;
-    const of = { A: drafts.find((d) => d.customerId === refs['A.customer'])!.id, B: drafts.find((d) => d.customerId === refs['B.customer'])!.id };
-    await Promise.all((['A', 'B'] as const).map((owner) => call(security.token, 'patch', `/api/v1/breach-notifications/${of[owner]}`,
+  /** Drafts the customers' notifications (both by default) and fills in what only a person can write (no mail yet). */
+  async function draftBoth(incident: string, owners: ('A' | 'B')[] = ['A', 'B']): Promise<Record<'A' | 'B', string>> {
+    const body = owners.length === 2 ? {} : { customerIds: owners.map((owner) => refs[`${owner}.customer`]) };
+    const drafts = ((await call(security.token, 'post', `/api/v1/incidents/${incident}/notifications`, body, [201])).body as { items: { id: string; customerId: string }[] }).items;
+    const of = { A: drafts.find((d) => d.customerId === refs['A.customer'])?.id, B: drafts.find((d) => d.customerId === refs['B.customer'])?.id } as Record<'A' | 'B', string>;
+    await Promise.all(owners.map((owner) => call(security.token, 'patch', `/api/v1/breach-notifications/${of[owner]}`,
       { sections: { ...measures(owner), dataSubjects: owner === 'B' ? `Recipients of ${canaryB}` : 'Recipients of Alpha codes' } })));
     return of;
   }
@@ -231,8 +264,15 @@ export async function buildWorld(t: TestApp, smtp: TestSmtp): Promise<World> {
     // One that concerns neither customer: no customer may see its report.
     report('Internal portal phishing attempt').then((id) => (refs.incidentOther = id)),
   ]);
-  // A's mail is refused for good (so it can be sent again), B's is delivered.
+  // A's mail is refused for good (so it can be sent again), B's is delivered. Two follow-ups of A's fail too: the
+  // mail of a notification can be sent again only once, and the server's refusals cannot be aimed at one mail among
+  // others sent while the matrix runs, so they are made here, one after another: for the flagged DPO and the id probes.
   await approveAndWait(initial.A, 'failed');
+  const failedA = [initial.A];
+  for (const n of [1, 2]) {
+    failedA.push(idOf(await call(security.token, 'post', `/api/v1/breach-notifications/${initial.A}/follow-ups`, { sections: { update: `Failed update ${n}.` } }, [201])));
+    await approveAndWait(failedA[n], 'failed');
+  }
   await call(dpo.token, 'post', `/api/v1/breach-notifications/${initial.B}/approval`);
   [refs['A.followUpDraft'], refs['B.followUpDraft']] = await Promise.all([
     followUp(initial.A, 'The forensic report is due on Friday.'), followUp(initial.B, `Forensics for ${canaryB} are due on Friday.`),
@@ -277,6 +317,30 @@ export async function buildWorld(t: TestApp, smtp: TestSmtp): Promise<World> {
         return { id: await followUp(initial.A, `Draft update number ${freshCount}.`) };
       case 'subscriber':
         return subscriber();
+      case 'pendingNotice':
+        return { id: await notice(`Fresh Router ${freshCount}`) };
+      case 'objectionA':
+        return { id: await objectA(await notice(`Fresh Objected Router ${freshCount}`)) };
+      case 'objectionB':
+        return { id: await objectB(await notice(`Fresh Objected Router ${freshCount}`)) };
+      case 'draftA':
+      case 'draftB': {
+        const owner = name === 'draftA' ? 'A' : 'B';
+        return { id: (await draftBoth(await confirmedIncident(`Fresh drafts ${freshCount}`), [owner]))[owner] };
+      }
+      case 'failedNotificationA': {
+        const id = failedA.shift();
+        if (!id) throw new Error('no more notifications of A whose mail failed: make more in buildWorld');
+        return { id };
+      }
+      case 'holdA':
+        return { id: idOf(await holdA()) };
+      case 'holdB':
+        return { id: idOf(await holdB()) };
+      case 'proposedSubprocessor':
+        return { id: await subprocessor(`Fresh Proposed Router ${freshCount}`) };
+      case 'approvedSubprocessor':
+        return { id: await approvedSubprocessor(`Fresh Approved Router ${freshCount}`) };
     }
   }
 
@@ -288,9 +352,15 @@ export async function buildWorld(t: TestApp, smtp: TestSmtp): Promise<World> {
     t, smtp, refs, canaryB,
     credentials: {
       anonymous: null, admin, dpo: dpo.token, legal: legal.token, security: security.token, auditor: auditor.token,
-      customerA: userA.token, customerB: userB.token, ingest: ingest.key, auditorKey: auditorKey.key,
+      customerA: userA.token, customerB: userB.token, ingest: ingest.key, auditorKey: auditorKey.key, dpoPii: dpoPii.token,
     },
-    pii: { msisdns: Object.values(msisdns), bodyMarkers },
+    pii: {
+      msisdns: Object.values(msisdns), bodyMarkers, messages,
+      about: {
+        'A.message': [msisdns.A, bodyMarkers[0]], 'B.message': [msisdns.B, bodyMarkers[1]], 'B.erasedMessage': [],
+        'A.accessRequest': [msisdns.A, bodyMarkers[0]], 'B.accessRequest': [msisdns.B, bodyMarkers[1]],
+      },
+    },
     fresh,
   };
 }
