@@ -52,6 +52,8 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
   private listening = false;
   private stopped = false;
   private relisten?: NodeJS.Timeout;
+  /** Attempts to listen that failed since the last success: only the first is logged. */
+  private failures = 0;
   /** Transactions of this instance that changed cached tables, between their COMMIT being sent and its answer. */
   private readonly changing = new WeakSet<QueryRunner>();
 
@@ -132,7 +134,7 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
       await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);
     } catch (error) {
-      this.logger.warn(`not listening for changes, reads go to the database: ${error instanceof Error ? error.message : String(error)}`);
+      if (this.failures++ === 0) this.logger.warn(`not listening for changes, reads go to the database: ${error instanceof Error ? error.message : String(error)}`);
       this.lost(client);
       return;
     }
@@ -140,6 +142,8 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
     // Anything kept before this point may have missed a change.
     this.clear();
     this.listening = true;
+    if (this.failures) this.logger.log('listening for changes again');
+    this.failures = 0;
   }
 
   private lost(client: Client): void {
