@@ -111,6 +111,11 @@ describe('DPAs', () => {
       expect((page1.body as { items: DpaResponse[] }).items).toEqual([v2]);
       const page2 = await t.http().get(`/api/v1/customers/${customer}/dpas`).query({ limit: 1, cursor: (page1.body as { nextCursor: string }).nextCursor }).set(as('auditor')).expect(200);
       expect(page2.body).toEqual({ items: [v1], nextCursor: null });
+      // A cursor this service could not have issued: a version beyond PostgreSQL's integer (found by the fuzzer as a 500), zero, a fraction.
+      for (const forged of [9_007_199_254_740_991, 2_147_483_648, 0, 1.5]) {
+        const cursor = Buffer.from(JSON.stringify(forged)).toString('base64url');
+        expectProblem(await t.http().get(`/api/v1/customers/${customer}/dpas`).query({ cursor }).set(as('auditor')), 400);
+      }
 
       const [entry] = await auditOf(v1.id);
       expect(entry).toMatchObject({ action: 'dpa.created', actorId: legalId });
