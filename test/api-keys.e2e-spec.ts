@@ -3,6 +3,7 @@ import { ADMIN, createUser, login, startTestApp, TestApp } from './support/app';
 import { bearer, countRows, expectProblem, problemFields } from './support/http';
 import { createCustomer } from './support/fixtures';
 import type { ApiKeyResponse } from '../src/access/dto/api-key.dto';
+import { Clock } from '../src/common/clock';
 
 type KeyBody = ApiKeyResponse & { key?: string };
 
@@ -137,11 +138,15 @@ describe('API keys', () => {
     const created = await createKey({ expiresAt });
     expect(created.expiresAt).toBe(expiresAt);
     await t.http().get('/api/v1/me').set(bearer(created.key)).expect(200);
-    // Let an hour pass for this key.
-    await t.db.superuser(`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [created.id]);
-    const res = await t.http().get('/api/v1/me').set(bearer(created.key));
-    expectProblem(res, 401, 'unauthorized');
-    expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
+    // Let the hour pass.
+    const clock = jest.spyOn(t.app.get(Clock), 'now').mockReturnValue(new Date(Date.parse(expiresAt)));
+    try {
+      const res = await t.http().get('/api/v1/me').set(bearer(created.key));
+      expectProblem(res, 401, 'unauthorized');
+      expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it.each([

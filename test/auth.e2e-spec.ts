@@ -171,11 +171,18 @@ describe('authentication', () => {
       expectProblem(await t.http().get('/api/v1/audit').set(bearer(user.token)), 403, 'forbidden');
     });
 
-    it('refuses the token of a user removed behind the application\'s back', async () => {
+    it('refuses the token of a user removed behind the application\'s back, as soon as PostgreSQL tells it (under a second)', async () => {
       const user = await createUser(t, adminToken, { email: `removed-${randomUUID()}@example.test`, role: 'security' });
       await t.http().get('/api/v1/me').set(bearer(user.token)).expect(200);
       await t.db.superuser('DELETE FROM users WHERE id = $1', [user.id]);
-      expectProblem(await t.http().get('/api/v1/me').set(bearer(user.token)), 401, 'unauthorized');
+      // Another connection's change reaches this instance through a notification (see ReadCache), not with the statement's answer.
+      const deadline = Date.now() + 1000;
+      let res = await t.http().get('/api/v1/me').set(bearer(user.token));
+      while (res.status === 200 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+        res = await t.http().get('/api/v1/me').set(bearer(user.token));
+      }
+      expectProblem(res, 401, 'unauthorized');
     });
   });
 
