@@ -97,7 +97,8 @@ export class AuthService {
     const keyHash = hashApiKey(key);
     const found = await this.cache.read(`api-key ${keyHash}`, async () => {
       const row = await this.dataSource.getRepository(ApiKey).findOneBy({ keyHash });
-      return { value: row && { revokedAt: row.revokedAt, expiresAt: row.expiresAt, actor: actorOf('api_key', row.id, row.role, null) } };
+      // An unknown key is not kept: random keys must not push the real ones out.
+      return { value: row && { revokedAt: row.revokedAt, expiresAt: row.expiresAt, actor: actorOf('api_key', row.id, row.role, null) }, keep: !!row };
     });
     if (!found || found.revokedAt || (found.expiresAt && found.expiresAt <= this.clock.now())) {
       throw new UnauthorizedError('The API key is invalid, expired or revoked');

@@ -13,10 +13,14 @@ const MAX_ENTRIES = 2000;
 const MAX_AGE_MS = 10_000;
 const RELISTEN_MS = 1000;
 
-/** An answer, and until when (clock milliseconds) it holds if nothing is written: some answers depend on the time. */
+/**
+ * An answer, and until when (clock milliseconds) it holds if nothing is written: some answers
+ * depend on the time. `keep: false` answers this call (and those that joined it) only.
+ */
 export interface Cacheable<T> {
   value: T;
   validUntil?: number;
+  keep?: boolean;
 }
 
 interface Entry {
@@ -79,11 +83,16 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
     if (!this.listening) return (await load()).value;
     const now = this.clock.now().getTime();
     const kept = this.entries.get(key);
-    if (kept && kept.from <= now && now < kept.until && performance.now() < kept.expires) return kept.value as Promise<T>;
+    if (kept && kept.from <= now && now < kept.until && performance.now() < kept.expires) {
+      const value = (await kept.value) as T;
+      // A load still running when this call joined it may turn out to hold only until before `now`.
+      if (now < kept.until) return value;
+    }
     const entry: Entry = { value: Promise.resolve(), from: now, until: Infinity, expires: performance.now() + MAX_AGE_MS };
     entry.value = load().then(
-      ({ value, validUntil }) => {
+      ({ value, validUntil, keep = true }) => {
         if (validUntil !== undefined) entry.until = validUntil;
+        if (!keep && this.entries.get(key) === entry) this.entries.delete(key);
         return value;
       },
       (error: unknown) => {
@@ -123,7 +132,11 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   private async listen(): Promise<void> {
-    const client = new Client({ connectionString: this.databaseUrl, application_name: 'custodian-read-cache', keepAlive: true });
+    // TCP keep-alive probes after 10 s of silence, so a connection that died without a word is noticed.
+    const client = new Client({
+      connectionString: this.databaseUrl, application_name: 'custodian-read-cache', keepAlive: true, keepAliveInitialDelayMillis: 10_000,
+      connectionTimeoutMillis: 5000,
+    });
     this.listener = client;
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
