@@ -3,6 +3,7 @@ import { ReadCache } from '../src/common/read-cache';
 import type { CustomerResponse } from '../src/customers/dto/customer.dto';
 import type { AuthorisedSubprocessorsResponse, SubprocessorResponse } from '../src/subprocessors/dto/subprocessor.dto';
 import { ADMIN, createUser, login, startTestApp, TestApp } from './support/app';
+import { until } from './support/cluster-fleet';
 import { bearer } from './support/http';
 import { seedCustomer, seedDpa, seedSubprocessor } from './support/registry-fixtures';
 
@@ -14,14 +15,6 @@ import { seedCustomer, seedDpa, seedSubprocessor } from './support/registry-fixt
 
 interface Page<T> {
   items: T[];
-}
-
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('registry reads kept per instance', () => {
@@ -59,7 +52,7 @@ describe('registry reads kept per instance', () => {
     await seedDpa(t, { customerId: bravo });
     carrier = await seedSubprocessor(t, { legalEntity: 'Kilo Mobile GmbH', country: 'DE', carriesCountries: ['DE'] });
     alphaUser = (await createUser(t, admin, { email: 'alpha@cache.test', role: 'customer', customerId: alpha })).token;
-    await eventually(async () => cache().active, 'the instance listens for changes');
+    await until('the instance listens for changes', () => (cache().active ? true : undefined), 5000, 20);
   });
 
   afterAll(async () => {
@@ -74,9 +67,9 @@ describe('registry reads kept per instance', () => {
     expect(await subprocessorNames()).toContain('Kilo Mobile GmbH');
     // Any statement on a registry table from another connection (another instance, psql) is heard.
     await t.db.superuser('UPDATE customers SET legal_name = legal_name WHERE false');
-    await eventually(async () => (await subprocessorNames()).includes('Kilo Renamed GmbH'), 'the change is seen');
+    await until('the change is seen', async () => ((await subprocessorNames()).includes('Kilo Renamed GmbH') ? true : undefined), 5000, 20);
     await t.db.superuser(`UPDATE subprocessors SET legal_entity = 'Kilo Mobile GmbH' WHERE id = $1`, [carrier]);
-    await eventually(async () => (await subprocessorNames()).includes('Kilo Mobile GmbH'), 'the change back is seen');
+    await until('the change back is seen', async () => ((await subprocessorNames()).includes('Kilo Mobile GmbH') ? true : undefined), 5000, 20);
   });
 
   it("reads a client's own writes at once", async () => {
@@ -101,16 +94,16 @@ describe('registry reads kept per instance', () => {
   it('reads from the database while it cannot hear about changes, and listens again by itself', async () => {
     await subprocessorNames();
     await t.db.superuser(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'custodian-read-cache' AND datname = current_database()`);
-    await eventually(async () => !cache().active, 'the instance notices it stopped listening');
+    await until('the instance notices it stopped listening', () => (!cache().active ? true : undefined), 5000, 20);
     await unseenRename(carrier, 'Kilo Offline GmbH');
     // Not listening: nothing kept, so even a change around the triggers shows.
     expect(await subprocessorNames()).toContain('Kilo Offline GmbH');
-    await eventually(async () => cache().active, 'the instance listens again', 10_000);
+    await until('the instance listens again', () => (cache().active ? true : undefined), 10_000, 20);
     expect(await subprocessorNames()).toContain('Kilo Offline GmbH');
     await unseenRename(carrier, 'Kilo Mobile GmbH');
     expect(await subprocessorNames()).toContain('Kilo Offline GmbH'); // kept again
     await t.db.superuser('UPDATE subprocessors SET legal_entity = legal_entity WHERE false');
-    await eventually(async () => (await subprocessorNames()).includes('Kilo Mobile GmbH'), 'the change is seen');
+    await until('the change is seen', async () => ((await subprocessorNames()).includes('Kilo Mobile GmbH') ? true : undefined), 5000, 20);
   });
 
   it('refuses a disabled user and a revoked key at once on the instance that did it, and moments later on another', async () => {
@@ -119,7 +112,7 @@ describe('registry reads kept per instance', () => {
       const admin = await login(t, ADMIN.email, ADMIN.password);
       const victim = await createUser(t, admin, { email: 'leaver@cache.test', role: 'legal' });
       const key = ((await t.http().post('/api/v1/api-keys').set(bearer(admin)).send({ name: 'leaver', role: 'auditor' }).expect(201)).body as { id: string; key: string });
-      await eventually(async () => second.app.get(ReadCache).active, 'the second instance listens');
+      await until('the second instance listens', () => (second.app.get(ReadCache).active ? true : undefined), 5000, 20);
       for (const app of [t, second]) {
         await app.http().get('/api/v1/customers').set(bearer(victim.token)).expect(200);
         await app.http().get('/api/v1/audit').set(bearer(key.key)).expect(200);
@@ -128,8 +121,8 @@ describe('registry reads kept per instance', () => {
       await t.http().delete(`/api/v1/api-keys/${key.id}`).set(bearer(admin)).expect(204);
       await t.http().get('/api/v1/customers').set(bearer(victim.token)).expect(401);
       await t.http().get('/api/v1/audit').set(bearer(key.key)).expect(401);
-      await eventually(async () => (await second.http().get('/api/v1/customers').set(bearer(victim.token))).status === 401, 'the other instance refuses the user', 1000);
-      await eventually(async () => (await second.http().get('/api/v1/audit').set(bearer(key.key))).status === 401, 'the other instance refuses the key', 1000);
+      await until('the other instance refuses the user', async () => (((await second.http().get('/api/v1/customers').set(bearer(victim.token))).status === 401) ? true : undefined), 1000, 20);
+      await until('the other instance refuses the key', async () => (((await second.http().get('/api/v1/audit').set(bearer(key.key))).status === 401) ? true : undefined), 1000, 20);
     } finally {
       await second.close();
     }
@@ -141,7 +134,7 @@ describe('registry reads kept per instance', () => {
     const charlie = await seedCustomer(t, { legalName: 'Charlie Brand GmbH' });
     const dpa = await seedDpa(t, { customerId: charlie, expiresAt });
     const clock = jest.spyOn(t.app.get(Clock), 'now').mockImplementation(() => new Date(now));
-    await eventually(async () => (await authorised(charlie)).dpaId === dpa, 'the new DPA is seen');
+    await until('the new DPA is seen', async () => (((await authorised(charlie)).dpaId === dpa) ? true : undefined), 5000, 20);
     expect((await authorised(charlie)).subprocessors.map((s) => s.id)).toContain(carrier);
     clock.mockImplementation(() => new Date(expiresAt.getTime() - 1));
     expect((await authorised(charlie)).dpaId).toBe(dpa);
