@@ -106,7 +106,7 @@ export class DpasService {
   private async readList(actor: Actor, customerId: string, query: DpaListQuery): Promise<Page<DpaResponse>> {
     const customer = await this.customers.load(this.dataSource.manager, actor, 'read', customerId);
     // A version is a PostgreSQL integer: a cursor beyond its range is not one this service issued (it was a 500).
-    const before = decodeCursor(query.cursor, (v): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 2_147_483_647);
+    const before = decodeCursor(query.cursor, (v): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 2_147_483_647);
     const qb = this.dataSource.getRepository(Dpa).createQueryBuilder('d').where('d.customerId = :id', { id: customer.id });
     scopeQuery(qb, actor.ability, 'read', 'Dpa');
     if (before !== undefined) qb.andWhere('d.version < :before', { before });
