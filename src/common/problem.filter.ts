@@ -106,7 +106,7 @@ function httpDetail(e: HttpException): string {
 
 function isConnectionError(e: unknown): boolean {
   const message = e instanceof Error ? e.message : '';
-  return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+  return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable/i.test(message);
 }
 
 /**
