@@ -4,9 +4,9 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { authenticatedBody } from './common/authenticated-body';
+import { createLogger, PinoNestLogger, requestLog } from './common/logging';
 import { answerClientErrors } from './common/problem.filter';
 import { assignRequestId } from './common/request-id';
 import { createValidationPipe } from './common/validation';
@@ -38,12 +38,14 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
     bodyParser: false,
     bufferLogs: true,
   });
-  app.useLogger(app.get(Logger));
+  const logger = createLogger(config.logLevel);
+  app.useLogger(new PinoNestLogger(logger));
   app.set('trust proxy', config.trustProxyHops);
   app.disable('x-powered-by');
   answerClientErrors(app.getHttpServer());
-  // Order matters: request id and security headers first, so even a refused body gets both.
+  // Order matters: request id, log line and security headers first, so even a refused body gets all three.
   app.use(assignRequestId);
+  app.use(requestLog(logger));
   app.use(
     helmet({
       contentSecurityPolicy: {

@@ -1,11 +1,11 @@
 import { Controller, Get, type INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Logger } from 'nestjs-pino';
 import request from 'supertest';
 import { CheckAbility, Public } from '../src/access/access.decorators';
 import { AppModule } from '../src/app.module';
 import { API_PREFIX, API_PREFIX_EXCLUDE } from '../src/app.setup';
+import { createLogger, PinoNestLogger } from '../src/common/logging';
 import { createValidationPipe } from '../src/common/validation';
 import { loadConfig } from '../src/config/app-config';
 import { expressRoutes, registeredRoutes, type RegisteredRoute } from './support/access-routes';
@@ -139,7 +139,7 @@ describe('a route that declares nothing', () => {
     // The same wiring as createApp() that matters here: global guard and filter come from the
     // real modules; prefix, body parser and validation as in production.
     app = await NestFactory.create<NestExpressApplication>(AppWithExtraRoutes, { bodyParser: false, bufferLogs: true });
-    app.useLogger(app.get(Logger));
+    app.useLogger(new PinoNestLogger(createLogger(config.logLevel)));
     app.useBodyParser('json');
     app.setGlobalPrefix(API_PREFIX, { exclude: API_PREFIX_EXCLUDE });
     app.useGlobalPipes(createValidationPipe());
