@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { buildMessage, ValidateBy, ValidationOptions } from 'class-validator';
 import { FieldError, ValidationProblem } from './errors';
 
@@ -10,9 +10,42 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   });
 }
 
+/** Bounds the memory of QueryValidationPipe: the oldest query string goes first. */
+const MAX_REMEMBERED_QUERIES = 1000;
+
+/**
+ * The global validation pipe, remembering the query objects it has built: the same query string
+ * for the same DTO class gives the same object, so a reader paging or polling a list is validated
+ * once, not on every request (class-transformer and class-validator cost about a tenth of a
+ * registry read). Query DTO validation is a pure function of the query (no rule reads the clock or
+ * the database). Only accepted queries are kept, so only whitelisted fields, and no query DTO has
+ * a field for personal data. A handler gets its own shallow copy; what the copies share (arrays,
+ * nested objects) is frozen.
+ */
+class QueryValidationPipe extends ValidationPipe {
+  private readonly queries = new Map<string, { metatype: unknown; value: object }>();
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type !== 'query' || !metadata.metatype || typeof value !== 'object' || value === null) return super.transform(value, metadata);
+    const key = `${metadata.metatype.name}\u0000${JSON.stringify(value)}`;
+    let known = this.queries.get(key);
+    if (known?.metatype !== metadata.metatype) {
+      known = { metatype: metadata.metatype, value: freezeNested((await super.transform(value, metadata)) as object) };
+      this.queries.set(key, known);
+      if (this.queries.size > MAX_REMEMBERED_QUERIES) this.queries.delete(this.queries.keys().next().value!);
+    }
+    return Object.assign(Object.create(Object.getPrototypeOf(known.value) as object | null), known.value);
+  }
+}
+
+function freezeNested(dto: object): object {
+  for (const field of Object.values(dto)) if (typeof field === 'object' && field !== null && !(field instanceof Date)) Object.freeze(field);
+  return dto;
+}
+
 /** Whitelisting validation: unknown fields are refused, never silently dropped. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new QueryValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
