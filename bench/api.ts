@@ -39,7 +39,8 @@
  * Also: BENCH_CONNECTIONS (100), BENCH_WARMUP_SECONDS (5), BENCH_PACED_PERCENT (50),
  * BENCH_EXPIRED_MESSAGES, BENCH_LOG_LEVEL (info), BENCH_POOL_SIZE (the service's
  * DATABASE_POOL_SIZE; its default when unset), BENCH_NODE_OPTIONS (for the service, e.g.
- * --cpu-prof --cpu-prof-dir=/tmp/prof).
+ * --cpu-prof --cpu-prof-dir=/tmp/prof), BENCH_SERVICE_LOG (a file that keeps the service's output,
+ * e.g. with --trace-gc; by default it goes to the temporary folder and is removed).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -136,7 +137,7 @@ interface Service {
 
 async function startService(url: string, folder: string): Promise<Service> {
   const port = await freePort();
-  const logFile = join(folder, 'service.log');
+  const logFile = process.env.BENCH_SERVICE_LOG ?? join(folder, 'service.log');
   const out = openSync(logFile, 'a');
   const env = {
     PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', DATA_DIR: join(folder, 'app'), PORT: String(port), HOST: '127.0.0.1',

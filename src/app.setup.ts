@@ -8,6 +8,7 @@ import { AppModule } from './app.module';
 import { authenticatedBody } from './common/authenticated-body';
 import { createLogger, PinoNestLogger, requestLog } from './common/logging';
 import { answerClientErrors } from './common/problem.filter';
+import { SharedRepliesAdapter } from './common/shared-replies';
 import { assignRequestId } from './common/request-id';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
@@ -34,7 +35,7 @@ function hideMalformedBody(err: { type?: string } | undefined, _req: unknown, _r
 
 /** Builds the application exactly as production runs it; tests use this too. */
 export async function createApp(config: AppConfig, databaseUrl: string): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, databaseUrl), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, databaseUrl), new SharedRepliesAdapter(), {
     bodyParser: false,
     bufferLogs: true,
   });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Clock } from '../src/common/clock';
 import { ReadCache } from '../src/common/read-cache';
 import type { CustomerResponse } from '../src/customers/dto/customer.dto';
@@ -142,5 +143,38 @@ describe('registry reads kept per instance', () => {
     const after = await authorised(charlie);
     expect(after).toMatchObject({ dpaId: null, subprocessors: [], at: expiresAt.toISOString() });
     clock.mockRestore();
+  });
+
+  it('replies with a kept answer as Express would: the same bytes, an ETag of those bytes, 304 when unchanged, HEAD without a body', async () => {
+    // Express's weak ETag: W/"<length in hex>-<first 27 characters of the base64 SHA-1>".
+    const etagOf = (bytes: Buffer) => `W/"${bytes.length.toString(16)}-${createHash('sha1').update(bytes).digest('base64').slice(0, 27)}"`;
+    const get = (headers: Record<string, string> = {}) =>
+      t.http().get('/api/v1/subprocessors?limit=200').set({ ...bearer(dpo), ...headers }).buffer(true).parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      });
+    const first = await get().expect(200);
+    const second = await get().expect(200);
+    const bytes = first.body as Buffer;
+    expect((second.body as Buffer).equals(bytes)).toBe(true);
+    expect(first.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(first.headers['content-length']).toBe(String(bytes.length));
+    expect(first.headers.etag).toBe(etagOf(bytes));
+    expect(second.headers.etag).toBe(first.headers.etag);
+    expect(JSON.parse(bytes.toString()).items.map((s: SubprocessorResponse) => s.legalEntity)).toContain('Kilo Mobile GmbH');
+
+    const unchanged = await get({ 'If-None-Match': first.headers.etag }).expect(304);
+    expect((unchanged.body as Buffer).length).toBe(0);
+    const head = await t.http().head('/api/v1/subprocessors?limit=200').set(bearer(dpo)).expect(200);
+    expect(head.headers.etag).toBe(first.headers.etag);
+    expect(head.text ?? '').toBe('');
+
+    // A change: new bytes, a new ETag, and the old one no longer matches.
+    await seedSubprocessor(t, { legalEntity: 'Lima Telecom SA', country: 'FR', carriesCountries: ['FR'] });
+    await until('the change is seen', async () => (((await get().expect(200)).body as Buffer).toString().includes('Lima Telecom SA') ? true : undefined), 5000, 20);
+    const changed = await get({ 'If-None-Match': first.headers.etag }).expect(200);
+    expect(changed.headers.etag).toBe(etagOf(changed.body as Buffer));
+    expect(changed.headers.etag).not.toBe(first.headers.etag);
   });
 });

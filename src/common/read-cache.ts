@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import type { DataSource, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import { DATABASE_URL } from '../database/database.tokens';
 import { Clock } from './clock';
+import { shareReplies } from './shared-replies';
 
 /** The channel the tables' triggers notify on (migration ReadCacheNotify). */
 const CHANNEL = 'custodian_cache';
@@ -93,6 +94,7 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
       ({ value, validUntil, keep = true }) => {
         if (validUntil !== undefined) entry.until = validUntil;
         if (!keep && this.entries.get(key) === entry) this.entries.delete(key);
+        if (keep) shareReplies(value);
         return value;
       },
       (error: unknown) => {
