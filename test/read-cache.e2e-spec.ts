@@ -73,6 +73,28 @@ describe('registry reads kept per instance', () => {
     await until('the change back is seen', async () => ((await subprocessorNames()).includes('Kilo Mobile GmbH') ? true : undefined), 5000, 20);
   });
 
+  it('reads an answer in use again in the background before it is 10 s old, and never gives one older', async () => {
+    // performance.now() runs `ahead` ms fast: the cache's ages, and nothing the test waits on.
+    let ahead = 0;
+    const now = performance.now.bind(performance);
+    const clock = jest.spyOn(performance, 'now').mockImplementation(() => now() + ahead);
+    try {
+      expect(await subprocessorNames()).toContain('Kilo Mobile GmbH');
+      await unseenRename(carrier, 'Kilo Refreshed GmbH');
+      ahead = 8000;
+      // Still the answer kept, while it is read again in the background; then the new one, with nothing notified.
+      expect(await subprocessorNames()).toContain('Kilo Mobile GmbH');
+      await until('the answer read again', async () => ((await subprocessorNames()).includes('Kilo Refreshed GmbH') ? true : undefined), 5000, 20);
+
+      await unseenRename(carrier, 'Kilo Mobile GmbH');
+      ahead += 10_100;
+      // Kept for 10 s at most: the first request after that reads the database.
+      expect(await subprocessorNames()).toContain('Kilo Mobile GmbH');
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it("reads a client's own writes at once", async () => {
     for (let i = 0; i < 10; i++) {
       const name = `Alpha Brand ${i} GmbH`;

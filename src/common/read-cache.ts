@@ -12,6 +12,12 @@ const CHANNEL = 'custodian_cache';
 const MAX_ENTRIES = 2000;
 /** A safety net only: an answer is dropped this long after it was read, whatever happened. */
 const MAX_AGE_MS = 10_000;
+/**
+ * An answer asked for when it is older than this is read again in the background, and meanwhile
+ * still given: answers in use are replaced before MAX_AGE_MS, rather than all at once when they
+ * reach it, with every caller waiting on the database.
+ */
+const REFRESH_AFTER_MS = 7_500;
 const RELISTEN_MS = 1000;
 
 /**
@@ -31,6 +37,8 @@ interface Entry {
   until: number;
   /** performance.now() after which it is dropped anyway. */
   expires: number;
+  /** Set once a read in the background was started for it. */
+  refreshing?: boolean;
 }
 
 /**
@@ -53,6 +61,8 @@ interface Entry {
 export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReadCache.name);
   private readonly entries = new Map<string, Entry>();
+  /** Counts the clears: a read in the background that began before one is not kept. */
+  private generation = 0;
   private listener?: Client;
   private listening = false;
   private stopped = false;
@@ -85,27 +95,51 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
     const now = this.clock.now().getTime();
     const kept = this.entries.get(key);
     if (kept && kept.from <= now && now < kept.until && performance.now() < kept.expires) {
+      if (!kept.refreshing && performance.now() > kept.expires - MAX_AGE_MS + REFRESH_AFTER_MS) this.refresh(key, kept, load, now);
       const value = (await kept.value) as T;
       // A load still running when this call joined it may turn out to hold only until before `now`.
       if (now < kept.until) return value;
     }
+    const entry = this.loading(key, load, now);
+    this.keep(key, entry);
+    return entry.value as Promise<T>;
+  }
+
+  /** An entry for what `load` answers; one it must not keep, or that fails, leaves the map if it is there. */
+  private loading<T>(key: string, load: () => Promise<Cacheable<T>>, now: number): Entry & { kept: Promise<boolean> } {
     const entry: Entry = { value: Promise.resolve(), from: now, until: Infinity, expires: performance.now() + MAX_AGE_MS };
-    entry.value = load().then(
-      ({ value, validUntil, keep = true }) => {
-        if (validUntil !== undefined) entry.until = validUntil;
-        if (!keep && this.entries.get(key) === entry) this.entries.delete(key);
-        if (keep) shareReplies(value);
-        return value;
-      },
-      (error: unknown) => {
-        if (this.entries.get(key) === entry) this.entries.delete(key);
-        throw error;
-      },
-    );
+    const answer = load().then(({ value, validUntil, keep = true }) => {
+      if (validUntil !== undefined) entry.until = validUntil;
+      if (!keep && this.entries.get(key) === entry) this.entries.delete(key);
+      if (keep) shareReplies(value);
+      return { value, keep };
+    });
+    entry.value = answer.then(({ value }) => value, (error: unknown) => {
+      if (this.entries.get(key) === entry) this.entries.delete(key);
+      throw error;
+    });
+    return Object.assign(entry, { kept: answer.then(({ keep }) => keep, () => false) });
+  }
+
+  private keep(key: string, entry: Entry): void {
     this.entries.delete(key);
     this.entries.set(key, entry);
     if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-    return entry.value as Promise<T>;
+  }
+
+  /**
+   * Reads `kept` again in the background; callers keep getting `kept` until the new answer is in.
+   * It replaces `kept` only if nothing was cleared meanwhile: a read that began before a change
+   * may not have seen it.
+   */
+  private refresh<T>(key: string, kept: Entry, load: () => Promise<Cacheable<T>>, now: number): void {
+    kept.refreshing = true;
+    const generation = this.generation;
+    const entry = this.loading(key, load, now);
+    entry.value.catch(() => undefined); // a failed refresh leaves `kept` as it is, until MAX_AGE_MS at most
+    void entry.kept.then((keep) => {
+      if (keep && this.generation === generation && this.entries.get(key) === kept) this.keep(key, entry);
+    });
   }
 
   /** Whether answers are being kept (this instance is listening for changes). */
@@ -114,6 +148,7 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   private clear(): void {
+    this.generation++;
     this.entries.clear();
   }
 
