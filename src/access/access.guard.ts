@@ -32,7 +32,7 @@ export class AccessGuard implements CanActivate {
     const required = this.reflector.getAllAndOverride<RequiredAbility>(ABILITY_KEY, targets);
     const req = context.switchToHttp().getRequest<Request & { actor?: Actor; id?: unknown }>();
     if (!required) {
-      this.logger.error(`route ${req.method} ${req.route?.path ?? ''} declares no access rule; refused`);
+      this.logger.error({ requestId: req.id }, `route ${req.method} ${req.route?.path ?? ''} declares no access rule; refused`);
       throw new ForbiddenError('This route declares no access rule');
     }
     const [scheme, credential] = (req.headers.authorization ?? '').split(' ');

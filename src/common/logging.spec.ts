@@ -43,12 +43,14 @@ describe('Nest logging through pino', () => {
     expect(lines[1]).toMatchObject({ level: 50, context: 'Boot', err: { message: 'no database' } });
   });
 
-  it('redacts credentials and personal data wherever a log call nests them, and drops lines under the level', () => {
+  it('redacts credentials and personal data at the top of a line and one level down, and drops lines under the level', () => {
     new Logger('Users').log({ user: { email: 'someone@example.test', role: 'dpo' }, input: { password: 'hunter22', msisdn: '+4917012345' } }, 'created');
+    new Logger('Users').warn({ email: 'other@example.test', key: 'ck_live_secret', requestId: 'r-2' }, 'refused');
     new Logger('Users').debug('not at info');
-    expect(lines).toHaveLength(1);
-    expect(JSON.stringify(lines[0])).not.toMatch(/someone@|hunter22|4917012345/);
+    expect(lines).toHaveLength(2);
+    expect(JSON.stringify(lines)).not.toMatch(/someone@|other@|hunter22|4917012345|ck_live_secret/);
     expect(lines[0]).toMatchObject({ user: { email: '[redacted]', role: 'dpo' }, input: { password: '[redacted]', msisdn: '[redacted]' } });
+    expect(lines[1]).toMatchObject({ email: '[redacted]', key: '[redacted]', requestId: 'r-2', msg: 'refused' });
   });
 });
 

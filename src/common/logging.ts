@@ -3,8 +3,9 @@ import type { RequestHandler } from 'express';
 import { performance } from 'node:perf_hooks';
 import pino, { Logger as Pino } from 'pino';
 
-/** Keys whose values never reach a log line, wherever a log call puts them. */
-const REDACTED = ['*.password', '*.email', '*.msisdn', '*.body', '*.authorization', '*.accessToken', '*.key'];
+/** Keys whose values never reach a log line: at the top of the line, or one level down. */
+const SECRET_KEYS = ['password', 'email', 'msisdn', 'body', 'authorization', 'accessToken', 'key'];
+const REDACTED = [...SECRET_KEYS, ...SECRET_KEYS.map((key) => `*.${key}`)];
 
 /** The service's logger: JSON lines at LOG_LEVEL, on stdout unless another destination is given. */
 export function createLogger(level: string, destination?: pino.DestinationStream): Pino {

@@ -4,7 +4,6 @@ import { Client } from 'pg';
 import type { DataSource, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import { DATABASE_URL } from '../database/database.tokens';
 import { Clock } from './clock';
-import { shareReplies } from './shared-replies';
 
 /** The channel the tables' triggers notify on (migration ReadCacheNotify). */
 const CHANNEL = 'custodian_cache';
@@ -61,8 +60,6 @@ interface Entry {
 export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReadCache.name);
   private readonly entries = new Map<string, Entry>();
-  /** Counts the clears: a read in the background that began before one is not kept. */
-  private generation = 0;
   private listener?: Client;
   private listening = false;
   private stopped = false;
@@ -111,7 +108,6 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
     const answer = load().then(({ value, validUntil, keep = true }) => {
       if (validUntil !== undefined) entry.until = validUntil;
       if (!keep && this.entries.get(key) === entry) this.entries.delete(key);
-      if (keep) shareReplies(value);
       return { value, keep };
     });
     entry.value = answer.then(({ value }) => value, (error: unknown) => {
@@ -129,16 +125,18 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
 
   /**
    * Reads `kept` again in the background; callers keep getting `kept` until the new answer is in.
-   * It replaces `kept` only if nothing was cleared meanwhile: a read that began before a change
-   * may not have seen it.
+   * It replaces `kept` only while `kept` is still in the map: a clear meanwhile (a change) removed
+   * it, and a read that began before the change may not have seen it. An answer not to be kept
+   * (the row is gone) drops `kept` too.
    */
   private refresh<T>(key: string, kept: Entry, load: () => Promise<Cacheable<T>>, now: number): void {
     kept.refreshing = true;
-    const generation = this.generation;
     const entry = this.loading(key, load, now);
     entry.value.catch(() => undefined); // a failed refresh leaves `kept` as it is, until MAX_AGE_MS at most
     void entry.kept.then((keep) => {
-      if (keep && this.generation === generation && this.entries.get(key) === kept) this.keep(key, entry);
+      if (this.entries.get(key) !== kept) return;
+      if (keep) this.keep(key, entry);
+      else this.entries.delete(key);
     });
   }
 
@@ -148,7 +146,6 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   private clear(): void {
-    this.generation++;
     this.entries.clear();
   }
 

@@ -10,12 +10,22 @@ interface Rendering {
 const renderings = new WeakMap<object, Rendering>();
 
 /**
- * Marks a value that many requests will answer with as it is (the read cache's answers): the first
- * reply with it renders its JSON and ETag, and later replies send those bytes again. The value must
- * not change afterwards, which holds for the read cache's values: they are shared already.
+ * Marks a value that many requests will answer with as it is (a read-cache answer given as the
+ * reply): the first reply with it renders its JSON and ETag, and later replies send those bytes
+ * again. The value is frozen, all the way down, so a change to it after that fails loudly instead
+ * of going unseen in the replies.
  */
-export function shareReplies(value: unknown): void {
-  if (typeof value === 'object' && value !== null && !renderings.has(value)) renderings.set(value, {});
+export function sharedReply<T extends object>(value: T): T {
+  if (!renderings.has(value)) renderings.set(deepFreeze(value), {});
+  return value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const field of Object.values(value)) deepFreeze(field);
+  }
+  return value;
 }
 
 /**

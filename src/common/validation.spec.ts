@@ -35,6 +35,15 @@ describe('the validation pipe on query strings', () => {
     }
   });
 
+  it('passes a query parameter of a built-in type (an array of ids) through as it is, every time', async () => {
+    const pipe = createValidationPipe();
+    for (let i = 0; i < 2; i++) {
+      const ids = await pipe.transform(['a', 'b'], { type: 'query', metatype: Array, data: 'ids' });
+      expect(Array.isArray(ids)).toBe(true);
+      expect(ids).toEqual(['a', 'b']);
+    }
+  });
+
   it('tells two query classes of the same name apart', async () => {
     const pipe = createValidationPipe();
     const Other = class ThingQuery extends PageQuery {};

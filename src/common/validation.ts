@@ -26,7 +26,7 @@ class QueryValidationPipe extends ValidationPipe {
   private readonly queries = new Map<string, { metatype: unknown; value: object }>();
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type !== 'query' || !metadata.metatype || typeof value !== 'object' || value === null) return super.transform(value, metadata);
+    if (metadata.type !== 'query' || !metadata.metatype || !this.toValidate(metadata) || typeof value !== 'object' || value === null) return super.transform(value, metadata);
     const key = `${metadata.metatype.name}\u0000${JSON.stringify(value)}`;
     let known = this.queries.get(key);
     if (known?.metatype !== metadata.metatype) {

@@ -7,6 +7,7 @@ import { diff } from '../audit/audit-chain';
 import { AuditService } from '../audit/audit.service';
 import { isUuid } from '../common/ids';
 import { ReadCache } from '../common/read-cache';
+import { sharedReply } from '../common/shared-replies';
 import { decodeCursor, Page, toPage, isKeyCursor } from '../common/pagination';
 import { Customer } from './customer.entity';
 import { CreateCustomerDto, CustomerQuery, CustomerResponse, UpdateCustomerDto } from './dto/customer.dto';
@@ -33,7 +34,7 @@ export class CustomersService {
 
   async list(actor: Actor, query: CustomerQuery): Promise<Page<CustomerResponse>> {
     const key = `customers ${scopeKey(actor.ability, 'read', 'Customer')} ${JSON.stringify(query)}`;
-    return this.cache.read(key, async () => ({ value: await this.readList(actor, query) }));
+    return this.cache.read(key, async () => ({ value: sharedReply(await this.readList(actor, query)) }));
   }
 
   private async readList(actor: Actor, query: CustomerQuery): Promise<Page<CustomerResponse>> {

@@ -75,7 +75,7 @@ export class DpaDocumentsService {
 
   /** Logged for operators and kept as evidence: stored data changed outside the application. */
   private async integrityFailure(actor: Actor, dpa: Dpa, actual: string | null): Promise<void> {
-    this.logger.error(`DPA ${dpa.id}: stored document fails its SHA-256 check (expected ${dpa.documentSha256}, found ${actual ?? 'no document'}); refused`);
+    this.logger.error({ requestId: actor.requestId }, `DPA ${dpa.id}: stored document fails its SHA-256 check (expected ${dpa.documentSha256}, found ${actual ?? 'no document'}); refused`);
     await this.dataSource.transaction((em) => this.audit.record(em, actor, {
       action: 'dpa.document_integrity_failed', subjectType: 'Dpa', subjectId: dpa.id, changes: { expected: dpa.documentSha256, actual },
     }));

@@ -10,6 +10,7 @@ import { Clock } from '../common/clock';
 import { ConflictError, InvalidTransitionError, NotFoundError, ValidationProblem } from '../common/errors';
 import { decodeCursor, Page, toPage } from '../common/pagination';
 import { ReadCache } from '../common/read-cache';
+import { sharedReply } from '../common/shared-replies';
 import { Customer } from '../customers/customer.entity';
 import { CustomersService } from '../customers/customers.service';
 import { canTransition, DPA_TRANSITIONS, EDITABLE_STATUSES } from './dpa-lifecycle';
@@ -100,7 +101,7 @@ export class DpasService {
 
   async list(actor: Actor, customerId: string, query: DpaListQuery): Promise<Page<DpaResponse>> {
     const key = `dpas ${scopeKey(actor.ability, 'read', 'Customer')} ${scopeKey(actor.ability, 'read', 'Dpa')} ${customerId} ${JSON.stringify(query)}`;
-    return this.cache.read(key, async () => ({ value: await this.readList(actor, customerId, query) }));
+    return this.cache.read(key, async () => ({ value: sharedReply(await this.readList(actor, customerId, query)) }));
   }
 
   private async readList(actor: Actor, customerId: string, query: DpaListQuery): Promise<Page<DpaResponse>> {
@@ -116,7 +117,7 @@ export class DpasService {
 
   async get(actor: Actor, id: string): Promise<DpaResponse> {
     const key = `dpa ${scopeKey(actor.ability, 'read', 'Dpa')} ${id}`;
-    return this.cache.read(key, async () => ({ value: toResponse(await this.load(this.dataSource.manager, actor, 'read', id)) }));
+    return this.cache.read(key, async () => ({ value: sharedReply(toResponse(await this.load(this.dataSource.manager, actor, 'read', id))) }));
   }
 
   async update(actor: Actor, id: string, dto: UpdateDpaDto): Promise<DpaResponse> {

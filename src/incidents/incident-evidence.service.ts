@@ -128,7 +128,7 @@ export class IncidentEvidenceService {
 
   /** Logged for operators and kept as evidence: stored data changed outside the application. */
   private async integrityFailure(actor: Actor, evidence: IncidentEvidence, actual: string): Promise<void> {
-    this.logger.error(`Evidence ${evidence.id} of incident ${evidence.incidentId}: stored file fails its SHA-256 check (expected ${evidence.sha256}, found ${actual}); refused`);
+    this.logger.error({ requestId: actor.requestId }, `Evidence ${evidence.id} of incident ${evidence.incidentId}: stored file fails its SHA-256 check (expected ${evidence.sha256}, found ${actual}); refused`);
     await this.dataSource.transaction((em) => this.audit.record(em, actor, {
       action: 'incident.evidence_integrity_failed', subjectType: 'Incident', subjectId: evidence.incidentId,
       changes: { evidenceId: evidence.id, expected: evidence.sha256, actual },

@@ -10,6 +10,7 @@ import { ChangeNoticeResponse } from '../change-notices/dto/change-notice.dto';
 import { Clock } from '../common/clock';
 import { ConflictError, ValidationProblem } from '../common/errors';
 import { ReadCache } from '../common/read-cache';
+import { sharedReply } from '../common/shared-replies';
 import { decodeCursor, Page, PageQuery, toPage, isKeyCursor } from '../common/pagination';
 import { ActiveAgreement, DpasService } from '../dpas/dpas.service';
 import {
@@ -55,7 +56,7 @@ export class SubprocessorsService {
 
   async list(actor: Actor, query: SubprocessorQuery): Promise<Page<SubprocessorResponse>> {
     const key = `subprocessors ${scopeKey(actor.ability, 'read', 'Subprocessor')} ${JSON.stringify(query)}`;
-    return this.cache.read(key, async () => ({ value: await this.readList(actor, query) }));
+    return this.cache.read(key, async () => ({ value: sharedReply(await this.readList(actor, query)) }));
   }
 
   private async readList(actor: Actor, query: SubprocessorQuery): Promise<Page<SubprocessorResponse>> {

@@ -1,0 +1,47 @@
+import express from 'express';
+import { once } from 'node:events';
+import { get } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SharedRepliesAdapter, sharedReply } from './shared-replies';
+
+describe('SharedRepliesAdapter', () => {
+  it('renders a shared value once and sends the same bytes and ETag to every request; other values each time', async () => {
+    let renders = 0;
+    const value = { items: [{ id: 1, name: 'Kilo Mobile GmbH' }], toJSON() { renders++; return { items: this.items }; } };
+    let other = 0;
+    const adapter = new SharedRepliesAdapter();
+    const app = express();
+    app.get('/shared', (_req, res) => void adapter.reply(res, sharedReply(value)));
+    app.get('/created', (_req, res) => void adapter.reply(res, sharedReply(value), 201));
+    app.get('/other', (_req, res) => void adapter.reply(res, { n: ++other }));
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const first = await fetch(`${base}/shared`);
+      const second = await fetch(`${base}/shared`);
+      const created = await fetch(`${base}/created`);
+      expect(renders).toBe(1);
+      expect(await first.text()).toBe('{"items":[{"id":1,"name":"Kilo Mobile GmbH"}]}');
+      expect(await second.text()).toBe('{"items":[{"id":1,"name":"Kilo Mobile GmbH"}]}');
+      expect(first.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(second.headers.get('etag')).toBe(first.headers.get('etag'));
+      expect(created.status).toBe(201);
+      // (node:http: fetch adds Cache-Control: no-cache to a conditional request, and Express then answers in full.)
+      const conditional = await new Promise<number>((resolve, reject) =>
+        get(`${base}/shared`, { headers: { 'If-None-Match': first.headers.get('etag')! } }, (res) => resolve(res.resume().statusCode!)).on('error', reject));
+      expect(conditional).toBe(304);
+
+      expect(await (await fetch(`${base}/other`)).json()).toEqual({ n: 1 });
+      expect(await (await fetch(`${base}/other`)).json()).toEqual({ n: 2 });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('freezes a shared value all the way down: a change after it was rendered fails instead of going unseen', () => {
+    const value = sharedReply({ items: [{ name: 'Kilo Mobile GmbH' }] });
+    expect(() => value.items.push({ name: 'Lima' })).toThrow(TypeError);
+    expect(() => ((value.items[0] as { name: string }).name = 'Lima')).toThrow(TypeError);
+  });
+});
