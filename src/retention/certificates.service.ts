@@ -9,7 +9,6 @@ import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { messageCountsOf } from './certificate-statement';
 import { DeletionCertificate } from './deletion-certificate.entity';
-import { SigningKey } from './signing-key.entity';
 
 /** One line of a certificate: what of one category was destroyed, over which days, under which keys. */
 export interface DestroyedItem {
