@@ -24,6 +24,10 @@
  *       - api-paced: the same reads and purge, at a fixed BENCH_PACED_PERCENT (50) of the rate the
  *         api phase reached: latency under load rather than at saturation (closed loop, the mean
  *         latency is just connections ÷ throughput);
+ *       - alternating, for information: still under the purge, closed loop, six slices of /health
+ *         and six of the reads, one after the other (SECONDS ÷ 6 each): both under the same purge
+ *         and the same host at the same time, so their ratio shows what the read itself costs
+ *         against /health when the purge shares the machine with both;
  *  5. the service's peak memory over the measured phases (VmHWM, reset before them), and the CPU
  *     the service, the database and the load generator used per request in each phase.
  *
@@ -56,8 +60,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? Math.min(5, SECONDS));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
 const PACED_PERCENT = Number(process.env.BENCH_PACED_PERCENT ?? 50);
-/** The purge got through up to about 8,000 expired messages a second in trial runs: enough for both phases it runs under (the log says if not). */
-const EXPIRED_MESSAGES = Number(process.env.BENCH_EXPIRED_MESSAGES ?? 8000 * 2 * SECONDS);
+/** The purge got through up to about 8,000 expired messages a second in trial runs: enough for the three phases it runs under (the log says if not). */
+const EXPIRED_MESSAGES = Number(process.env.BENCH_EXPIRED_MESSAGES ?? 8000 * 3 * SECONDS);
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
 const CUSTOMERS = 50;
 const EXPIRING_CUSTOMERS = 10;
@@ -254,9 +258,10 @@ interface Phase {
 
 
 /** The phase's figures, logged overall and per kind of request, with the CPU each process used per request. */
-function summarise(name: string, samples: { kind: string; ms: number }[], seconds: number, before: CpuTimes, after: CpuTimes): Phase {
+function summarise(name: string, samples: { kind: string; ms: number }[], seconds: number, before: CpuTimes, after: CpuTimes, quiet = false): Phase {
   const all = samples.map((s) => s.ms).sort((a, b) => a - b);
   const phase = { requests: all.length, rps: all.length / seconds, p50: quantile(all, 0.5), p99: quantile(all, 0.99) };
+  if (quiet) return phase;
   const used = (key: keyof CpuTimes) => `${(after[key] - before[key]).toFixed(1)} s (${fmt((1000 * (after[key] - before[key])) / all.length)} ms per request)`;
   log(`${name}: ${all.length} requests in ${fmt(seconds)} s, ${fmt(phase.rps)}/s, p50 ${fmt(phase.p50)} ms, p99 ${fmt(phase.p99)} ms, max ${fmt(all[all.length - 1])} ms; ` +
     `CPU: service ${used('service')}, database ${used('database')}, load generator ${used('generator')}`);
@@ -271,13 +276,31 @@ function summarise(name: string, samples: { kind: string; ms: number }[], second
 }
 
 /**
+ * Closed loop, `slices` slices of `seconds` ÷ slices of /health, then of the reads, in turn: the
+ * throughput of each over all its slices.
+ */
+async function alternate(name: string, base: string, health: Read[], reads: Read[], seconds: number, slices: number, cpu: () => CpuTimes): Promise<{ health: number; reads: number }> {
+  const totals = { health: { requests: 0, seconds: 0 }, reads: { requests: 0, seconds: 0 } };
+  for (let i = 0; i < slices; i++) {
+    for (const kind of ['health', 'reads'] as const) {
+      const slice = await saturate(`${name}, ${kind} slice ${i + 1}`, base, kind === 'health' ? health : reads, seconds / slices, cpu, true);
+      totals[kind].requests += slice.requests;
+      totals[kind].seconds += slice.requests / slice.rps;
+    }
+  }
+  const rates = { health: totals.health.requests / totals.health.seconds, reads: totals.reads.requests / totals.reads.seconds };
+  log(`${name}: /health ${fmt(rates.health)}/s, reads ${fmt(rates.reads)}/s (${(rates.reads / rates.health).toFixed(2)}), over ${slices} slices of ${fmt(seconds / slices)} s each`);
+  return rates;
+}
+
+/**
  * Closed loop: CONNECTIONS connections for `seconds`, each sending its next request as soon as the
  * answer to the last one is in (autocannon), every answer a 200. The latencies are kept here,
  * exactly (autocannon's own histogram keeps whole milliseconds), with the kind of each request:
  * autocannon builds a connection's next request only after reporting the last answer, so the
  * connection's context still names the kind of the request answered.
  */
-function saturate(name: string, base: string, reads: Read[], seconds: number, cpu: () => CpuTimes): Promise<Phase> {
+function saturate(name: string, base: string, reads: Read[], seconds: number, cpu: () => CpuTimes, quiet = false): Promise<Phase> {
   return new Promise((resolve, reject) => {
     const samples: { kind: string; ms: number }[] = [];
     const before = cpu();
@@ -294,7 +317,7 @@ function saturate(name: string, base: string, reads: Read[], seconds: number, cp
       if (wrong.length || result.errors || result.timeouts) {
         return reject(new Error(`${name}: answers ${JSON.stringify(result.statusCodeStats)}, ${result.errors} connection errors, ${result.timeouts} time-outs`));
       }
-      resolve(summarise(name, samples, result.duration, before, cpu()));
+      resolve(summarise(name, samples, result.duration, before, cpu(), quiet));
     });
     instance.on('response', (client, _status, _bytes, ms) => samples.push({ kind: client.requestIterator.context.kind ?? '?', ms }));
   });
@@ -459,10 +482,12 @@ async function main() {
     const from = performance.now();
     let underPurge: Phase;
     let paced: Phase;
+    let alternating: { health: number; reads: number };
     try {
       underPurge = await saturate('api', base, reads, SECONDS, cpu);
       const rate = Math.max(1, Math.round((underPurge.rps * PACED_PERCENT) / 100));
       paced = await pace(`api-paced (${PACED_PERCENT}%: ${rate}/s)`, base, reads, SECONDS, rate, cpu);
+      alternating = await alternate('alternating under purge', base, health, reads, SECONDS, 6, cpu);
     } finally {
       release();
     }
@@ -471,7 +496,7 @@ async function main() {
     clearInterval(sampler);
     const peak = Math.max(memoryMb(pid, 'VmHWM'), peakRss);
     const coverage = purge.coverage(from, to);
-    log(`purge: ${purge.runs} runs, in flight ${(100 * coverage).toFixed(0)}% of the two phases under purge; ${JSON.stringify(purge.totals)}`);
+    log(`purge: ${purge.runs} runs, in flight ${(100 * coverage).toFixed(0)}% of the three phases under purge; ${JSON.stringify(purge.totals)}`);
     if (coverage < 0.95) log(`WARNING: the purge ran out of work before the end: raise BENCH_EXPIRED_MESSAGES (now ${EXPIRED_MESSAGES})`);
     log(`service memory over the measured phases: peak RSS ${fmt(peak)} MB`);
 
@@ -487,6 +512,9 @@ async function main() {
     console.log(`RESULT api_paced_p50_ms ${fmt(paced.p50)}`);
     console.log(`RESULT api_paced_p99_ms ${fmt(paced.p99)}`);
     console.log(`RESULT api_peak_rss_mb ${peak.toFixed(0)}`);
+    console.log(`RESULT alternating_health_rps ${alternating.health.toFixed(0)}`);
+    console.log(`RESULT alternating_api_rps ${alternating.reads.toFixed(0)}`);
+    console.log(`RESULT alternating_ratio ${(alternating.reads / alternating.health).toFixed(2)}`);
   } finally {
     await service?.stop();
     await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`).catch(() => undefined);
