@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { Request, Response } from 'express';
 import { type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { QueryFailedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { DomainError } from './errors';
 
 export const PROBLEM_TYPE_BASE = 'urn:custodian:problem:';
@@ -80,7 +80,8 @@ export class ProblemFilter implements ExceptionFilter {
     // A value that got past validation but that PostgreSQL cannot read as its type (a safety net).
     if (code === '22P02' || code === '22007' || code === '22008') return this.fromStatus(400, 'The request contains a value of the wrong form', base);
     if ((code && UNAVAILABLE_CODES.has(code)) || isConnectionError(exception)) {
-      this.logger.warn(`database unavailable (${code ?? 'connection'}) for request ${base.requestId}`);
+      const cause = code ?? (exception instanceof Error ? exception.name : 'connection');
+      this.logger.warn({ requestId: base.requestId }, `database unavailable (${cause}) for request ${base.requestId}`);
       return this.fromStatus(503, 'The database is unavailable; retry shortly', base);
     }
     this.logger.error(
@@ -105,6 +106,9 @@ function httpDetail(e: HttpException): string {
 }
 
 function isConnectionError(e: unknown): boolean {
+  // TypeORM releases a transaction's query runner itself when its connection fails (e.g. PostgreSQL
+  // restarting): the transaction's next query then throws this instead of the driver's error.
+  if (e instanceof QueryRunnerProviderAlreadyReleasedError) return true;
   const message = e instanceof Error ? e.message : '';
   return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable/i.test(message);
 }
