@@ -21,7 +21,8 @@ export function sharedReply<T extends object>(value: T): T {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+  // (A typed array with elements cannot be frozen: there is none in the registry's answers.)
+  if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const field of Object.values(value)) deepFreeze(field);
   }
