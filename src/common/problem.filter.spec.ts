@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { ArgumentsHost } from '@nestjs/common';
-import { QueryFailedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { ProblemFilter } from './problem.filter';
 
 /** The answer the filter writes for `exception`: status and problem body. */
@@ -31,7 +31,8 @@ describe('ProblemFilter and a database that went away', () => {
     ['the server shutting down (57P01)', Object.assign(new QueryFailedError('SELECT 1', [], new Error('terminating connection due to administrator command')), { code: '57P01' })],
     ['a connection the driver lost', new Error('Connection terminated unexpectedly')],
     ['a client the pool closed', new Error('Client was closed and is not queryable')],
-    ["a transaction whose query runner TypeORM released when its connection failed", new QueryRunnerProviderAlreadyReleasedError()],
+    ["a transaction whose query runner TypeORM released when its connection failed (through the manager)", new QueryRunnerProviderAlreadyReleasedError()],
+    ["a transaction whose query runner TypeORM released when its connection failed (through a query builder)", new QueryRunnerAlreadyReleasedError()],
   ])('answers 503 problem+json for %s', (_, exception) => {
     expect(answerTo(exception)).toEqual({ status: 503, body: expect.objectContaining({ type: 'urn:custodian:problem:service-unavailable', status: 503 }) });
   });

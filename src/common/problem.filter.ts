@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { Request, Response } from 'express';
 import { type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { QueryFailedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { DomainError } from './errors';
 
 export const PROBLEM_TYPE_BASE = 'urn:custodian:problem:';
@@ -107,8 +107,8 @@ function httpDetail(e: HttpException): string {
 
 function isConnectionError(e: unknown): boolean {
   // TypeORM releases a transaction's query runner itself when its connection fails (e.g. PostgreSQL
-  // restarting): the transaction's next query then throws this instead of the driver's error.
-  if (e instanceof QueryRunnerProviderAlreadyReleasedError) return true;
+  // restarting): the transaction's next query then throws one of these instead of the driver's error.
+  if (e instanceof QueryRunnerAlreadyReleasedError || e instanceof QueryRunnerProviderAlreadyReleasedError) return true;
   const message = e instanceof Error ? e.message : '';
   return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable/i.test(message);
 }

@@ -25,7 +25,8 @@ export async function openDatabaseServer(config: AppConfig, log: (m: string) => 
     throw new Error(`another Custodian process (pid ${owner.pid}) is using the embedded database in ${config.dataDir}; stop it first, or set DATABASE_URL`);
   }
   const release = () => rmSync(ownerFile, { force: true });
-  const pg = new EmbeddedPostgres({ dataDir: join(config.dataDir, 'pg'), password: embeddedPassword(config.dataDir), log });
+  // Not on the app's own port: it is free until the app listens, after the database has started.
+  const pg = new EmbeddedPostgres({ dataDir: join(config.dataDir, 'pg'), password: embeddedPassword(config.dataDir), log, avoidPorts: [config.port] });
   let url: string;
   try {
     url = await pg.start();

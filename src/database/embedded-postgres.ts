@@ -20,6 +20,8 @@ export interface EmbeddedPostgresOptions {
   /** Password of the `postgres` superuser; kept by the caller so restarts reuse it. */
   password: string;
   log?: (message: string) => void;
+  /** Ports the server must not take although they are free now, e.g. the one the app is about to listen on. */
+  avoidPorts?: number[];
 }
 
 /**
@@ -48,7 +50,8 @@ export class EmbeddedPostgres {
     if (!(await exists(join(dataDir, 'PG_VERSION')))) await this.initdb(bin, dataDir);
     await this.stopOrphan(bin, dataDir);
 
-    this.port = await freePort();
+    do this.port = await freePort();
+    while (this.options.avoidPorts?.includes(this.port));
     const logFile = join(dataDir, 'server.log');
     await this.exec(bin.pg_ctl, [
       'start', '--wait', '--timeout=60', '--silent', `--pgdata=${dataDir}`, `--log=${logFile}`,
