@@ -1,5 +1,6 @@
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { Response } from 'express';
+import { deepFreeze } from './deep-freeze';
 
 interface Rendering {
   body?: Buffer;
@@ -17,15 +18,6 @@ const renderings = new WeakMap<object, Rendering>();
  */
 export function sharedReply<T extends object>(value: T): T {
   if (!renderings.has(value)) renderings.set(deepFreeze(value), {});
-  return value;
-}
-
-function deepFreeze<T>(value: T): T {
-  // (A typed array with elements cannot be frozen: there is none in the registry's answers.)
-  if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const field of Object.values(value)) deepFreeze(field);
-  }
   return value;
 }
 

@@ -1,5 +1,6 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { buildMessage, ValidateBy, ValidationOptions } from 'class-validator';
+import { deepFreeze } from './deep-freeze';
 import { FieldError, ValidationProblem } from './errors';
 
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
@@ -19,8 +20,8 @@ const MAX_REMEMBERED_QUERIES = 1000;
  * once, not on every request (class-transformer and class-validator cost about a tenth of a
  * registry read). Query DTO validation is a pure function of the query (no rule reads the clock or
  * the database). Only accepted queries are kept, so only whitelisted fields, and no query DTO has
- * a field for personal data. A handler gets its own shallow copy; what the copies share (arrays,
- * nested objects) is frozen.
+ * a field for personal data. A handler gets its own shallow copy of the kept object, which is
+ * frozen all the way down: what the copies share (arrays, nested objects) cannot change.
  */
 class QueryValidationPipe extends ValidationPipe {
   private readonly queries = new Map<string, { metatype: unknown; value: object }>();
@@ -30,17 +31,12 @@ class QueryValidationPipe extends ValidationPipe {
     const key = `${metadata.metatype.name}\u0000${JSON.stringify(value)}`;
     let known = this.queries.get(key);
     if (known?.metatype !== metadata.metatype) {
-      known = { metatype: metadata.metatype, value: freezeNested((await super.transform(value, metadata)) as object) };
+      known = { metatype: metadata.metatype, value: deepFreeze((await super.transform(value, metadata)) as object) };
       this.queries.set(key, known);
       if (this.queries.size > MAX_REMEMBERED_QUERIES) this.queries.delete(this.queries.keys().next().value!);
     }
     return Object.assign(Object.create(Object.getPrototypeOf(known.value) as object | null), known.value);
   }
-}
-
-function freezeNested(dto: object): object {
-  for (const field of Object.values(dto)) if (typeof field === 'object' && field !== null && !(field instanceof Date)) Object.freeze(field);
-  return dto;
 }
 
 /** Whitelisting validation: unknown fields are refused, never silently dropped. */
