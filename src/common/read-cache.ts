@@ -34,8 +34,8 @@ interface Entry {
   /** Clock milliseconds: the answer holds from `from` (when it was read) to `until`. */
   from: number;
   until: number;
-  /** performance.now() after which it is dropped anyway. */
-  expires: number;
+  /** performance.now() when it was read: it is read again after REFRESH_AFTER_MS, dropped after MAX_AGE_MS. */
+  readAt: number;
   /** Set once a read in the background was started for it. */
   refreshing?: boolean;
 }
@@ -91,8 +91,9 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
     if (!this.listening) return (await load()).value;
     const now = this.clock.now().getTime();
     const kept = this.entries.get(key);
-    if (kept && kept.from <= now && now < kept.until && performance.now() < kept.expires) {
-      if (!kept.refreshing && performance.now() > kept.expires - MAX_AGE_MS + REFRESH_AFTER_MS) this.refresh(key, kept, load, now);
+    const age = kept ? performance.now() - kept.readAt : Infinity;
+    if (kept && kept.from <= now && now < kept.until && age < MAX_AGE_MS) {
+      if (!kept.refreshing && age > REFRESH_AFTER_MS) this.refresh(key, kept, load, now);
       const value = (await kept.value) as T;
       // A load still running when this call joined it may turn out to hold only until before `now`.
       if (now < kept.until) return value;
@@ -104,7 +105,7 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
 
   /** An entry for what `load` answers; one it must not keep, or that fails, leaves the map if it is there. */
   private loading<T>(key: string, load: () => Promise<Cacheable<T>>, now: number): Entry & { kept: Promise<boolean> } {
-    const entry: Entry = { value: Promise.resolve(), from: now, until: Infinity, expires: performance.now() + MAX_AGE_MS };
+    const entry: Entry = { value: Promise.resolve(), from: now, until: Infinity, readAt: performance.now() };
     const answer = load().then(({ value, validUntil, keep = true }) => {
       if (validUntil !== undefined) entry.until = validUntil;
       if (!keep && this.entries.get(key) === entry) this.entries.delete(key);
