@@ -403,9 +403,11 @@ async function main() {
   await admin.query(`CREATE DATABASE ${DB}`);
   const url = withDatabase(serverUrl!, DB);
   let service: Service | undefined;
+  const db = new Client({ connectionString: url });
+  // After a failure, DROP DATABASE … WITH (FORCE) below cuts it off: not a second failure.
+  db.on('error', () => undefined);
   try {
     await runMigrations(url, () => undefined);
-    const db = new Client({ connectionString: url });
     await db.connect();
     const registry = await seedRegistry(db);
     service = await startService(url, folder);

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import type { AuditEntryResponse } from '../src/audit/audit.dto';
+import type { IngestResponse } from '../src/messages/dto/message.dto';
 import { Clock } from '../src/common/clock';
 import { MessageStore } from '../src/messages/message-store';
 import { Message } from '../src/messages/message.entity';
@@ -194,6 +195,33 @@ describe('ingestion: POST /api/v1/messages/batch', () => {
       expectProblem(await t.http().post('/api/v1/messages/batch').set(bearer(token)).send({ records: [record()] }), 403, 'forbidden');
     }
     expectProblem(await t.http().post('/api/v1/messages/batch').send({ records: [record()] }), 401, 'unauthorized');
+  });
+
+  it('takes concurrent batches that need the same new day keys in different orders, without a deadlock', async () => {
+    // Each batch brings the same 25 days (within the 30 days of retention) of a customer without
+    // messages yet, each in its own order: every batch creates the day keys it finds missing, while the others
+    // create the same ones.
+    const days = Array.from({ length: 25 }, (_, i) => new Date(Date.UTC(2026, 10, 25 - i, 9)).toISOString());
+    const order = (b: number) => days.map((_, i) => days[(i * (2 * b + 1) + b * 7) % days.length]);
+    const fresh = await seedCustomer(t, { legalName: 'Concurrent Retail', destinationCountries: ['DE'] });
+    await seedDpa(t, { customerId: fresh });
+    const batches = Array.from({ length: 6 }, (_, b) => (b % 2 ? order(b).reverse() : order(b)).map((submittedAt) => wireRecord(fresh, [carrier], { submittedAt })));
+    const before = await tables();
+    // Each new key takes 10 ms to insert, so that the batches' inserts overlap.
+    await t.db.superuser(`CREATE FUNCTION slow_day_key() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.01); RETURN NEW; END $$`);
+    await t.db.superuser('CREATE TRIGGER slow_day_key BEFORE INSERT ON data_keys FOR EACH ROW EXECUTE FUNCTION slow_day_key()');
+    let answers: Awaited<ReturnType<typeof post>>[];
+    try {
+      answers = await Promise.all(batches.map((records) => post({ records })));
+    } finally {
+      await t.db.superuser('DROP TRIGGER slow_day_key ON data_keys');
+      await t.db.superuser('DROP FUNCTION slow_day_key()');
+    }
+    expect(answers.map((res) => [res.status, (res.body as IngestResponse).counts?.stored])).toEqual(batches.map(() => [200, 25]));
+    expect(await tables()).toMatchObject({ messages: before.messages + 6 * 25, audit: before.audit + 6 });
+    const keys = await t.db.superuser<{ n: number }>(
+      `SELECT count(*)::int AS n FROM data_keys WHERE customer_id = $1 AND kind = 'day'`, [fresh]);
+    expect(keys[0].n).toBe(25 * 2); // one key per day for the number and one for the body
   });
 
   it('rolls the whole batch back when its transaction fails: nothing is stored, the client may retry', async () => {

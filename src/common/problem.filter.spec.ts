@@ -20,7 +20,7 @@ function answerTo(exception: unknown): { status: number; body: { type: string; s
   return { status: written.status, body: JSON.parse(written.body) as { type: string; status: number } };
 }
 
-describe('ProblemFilter and a database that went away', () => {
+describe('ProblemFilter and database failures', () => {
   beforeAll(() => {
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
@@ -35,6 +35,13 @@ describe('ProblemFilter and a database that went away', () => {
     ["a transaction whose query runner TypeORM released when its connection failed (through a query builder)", new QueryRunnerAlreadyReleasedError()],
   ])('answers 503 problem+json for %s', (_, exception) => {
     expect(answerTo(exception)).toEqual({ status: 503, body: expect.objectContaining({ type: 'urn:custodian:problem:service-unavailable', status: 503 }) });
+  });
+
+  it.each([['a deadlock (40P01)', '40P01'], ['a serialization failure (40001)', '40001']])('answers 503 problem+json for %s: the transaction was rolled back and may be retried', (_, code) => {
+    const exception = Object.assign(new QueryFailedError('INSERT INTO data_keys …', [], new Error('deadlock detected')), { code });
+    const answer = answerTo(exception);
+    expect(answer).toEqual({ status: 503, body: expect.objectContaining({ type: 'urn:custodian:problem:service-unavailable', status: 503 }) });
+    expect(JSON.stringify(answer.body)).not.toContain('data_keys');
   });
 
   it('answers 500 for anything else, saying nothing about it', () => {

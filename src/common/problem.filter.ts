@@ -79,6 +79,12 @@ export class ProblemFilter implements ExceptionFilter {
     if (code === '22021' || code === '22P05') return this.fromStatus(400, 'The request contains characters that cannot be stored', base);
     // A value that got past validation but that PostgreSQL cannot read as its type (a safety net).
     if (code === '22P02' || code === '22007' || code === '22008') return this.fromStatus(400, 'The request contains a value of the wrong form', base);
+    // A deadlock or serialization failure rolled the whole transaction back: nothing was kept, and
+    // the same request may simply be sent again.
+    if (code === '40P01' || code === '40001') {
+      this.logger.warn({ requestId: base.requestId, code }, `transaction rolled back by the database (${code}) for request ${base.requestId}`);
+      return this.fromStatus(503, 'The request collided with a concurrent one and nothing was kept; send it again', base);
+    }
     if ((code && UNAVAILABLE_CODES.has(code)) || isConnectionError(exception)) {
       const cause = code ?? (exception instanceof Error ? exception.name : 'connection');
       this.logger.warn({ requestId: base.requestId }, `database unavailable (${cause}) for request ${base.requestId}`);

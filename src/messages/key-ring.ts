@@ -67,7 +67,10 @@ export class KeyRing {
   async dayKeys(em: EntityManager, slots: KeySlot[]): Promise<Map<string, LiveKey>> {
     const wanted = new Map(slots.map((s) => [slotOf(s), s]));
     const found = await this.lockDayKeys(em, [...wanted.values()]);
-    const missing = [...wanted.entries()].filter(([slot]) => !found.has(slot) && !found.destroyed.has(slot)).map(([, s]) => s);
+    // Created in the order of their slots: concurrent batches that need the same new keys then wait
+    // on each other's insert in one order, never in a cycle (a deadlock).
+    const missing = [...wanted.entries()].filter(([slot]) => !found.has(slot) && !found.destroyed.has(slot))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, s]) => s);
     if (missing.length) {
       const fresh = missing.map((s) => ({ ...s, id: randomUUID(), key: newDataKey() }));
       await em.query(
