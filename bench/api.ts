@@ -44,7 +44,8 @@
  * BENCH_EXPIRED_MESSAGES, BENCH_LOG_LEVEL (info), BENCH_POOL_SIZE (the service's
  * DATABASE_POOL_SIZE; its default when unset), BENCH_NODE_OPTIONS (for the service, e.g.
  * --cpu-prof --cpu-prof-dir=/tmp/prof), BENCH_SERVICE_LOG (a file that keeps the service's output,
- * e.g. with --trace-gc; by default it goes to the temporary folder and is removed).
+ * e.g. with --trace-gc; by default it goes to the temporary folder and is removed), BENCH_TIMELINE
+ * (set: each phase also logged second by second, to see when slow answers come).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,6 +64,7 @@ const PACED_PERCENT = Number(process.env.BENCH_PACED_PERCENT ?? 50);
 /** The purge got through up to about 8,000 expired messages a second in trial runs: enough for the three phases it runs under (the log says if not). */
 const EXPIRED_MESSAGES = Number(process.env.BENCH_EXPIRED_MESSAGES ?? 8000 * 3 * SECONDS);
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
+const TIMELINE = Boolean(process.env.BENCH_TIMELINE);
 const CUSTOMERS = 50;
 const EXPIRING_CUSTOMERS = 10;
 const SUBPROCESSORS = 20;
@@ -257,8 +259,29 @@ interface Phase {
 }
 
 
+interface Sample {
+  kind: string;
+  ms: number;
+  /** performance.now() when the answer came in. */
+  at: number;
+}
+
+/** Per second of the phase (BENCH_TIMELINE): answers, p50, p99 and the slowest, to see when slow answers come. */
+function timeline(samples: Sample[]): void {
+  const start = samples[0]?.at ?? 0;
+  const seconds = new Map<number, number[]>();
+  for (const s of samples) {
+    const second = Math.floor((s.at - start) / 1000);
+    seconds.set(second, [...(seconds.get(second) ?? []), s.ms]);
+  }
+  for (const [second, all] of seconds) {
+    all.sort((a, b) => a - b);
+    log(`    second ${second}: ${all.length} answers, p50 ${fmt(quantile(all, 0.5))} ms, p99 ${fmt(quantile(all, 0.99))} ms, max ${fmt(all[all.length - 1])} ms`);
+  }
+}
+
 /** The phase's figures, logged overall and per kind of request, with the CPU each process used per request. */
-function summarise(name: string, samples: { kind: string; ms: number }[], seconds: number, before: CpuTimes, after: CpuTimes, quiet = false): Phase {
+function summarise(name: string, samples: Sample[], seconds: number, before: CpuTimes, after: CpuTimes, quiet = false): Phase {
   const all = samples.map((s) => s.ms).sort((a, b) => a - b);
   const phase = { requests: all.length, rps: all.length / seconds, p50: quantile(all, 0.5), p99: quantile(all, 0.99) };
   if (quiet) return phase;
@@ -272,6 +295,7 @@ function summarise(name: string, samples: { kind: string; ms: number }[], second
       log(`  ${kind}: ${mine.length}, p50 ${fmt(quantile(mine, 0.5))} ms, p99 ${fmt(quantile(mine, 0.99))} ms`);
     }
   }
+  if (TIMELINE) timeline(samples);
   return phase;
 }
 
@@ -302,7 +326,7 @@ async function alternate(name: string, base: string, health: Read[], reads: Read
  */
 function saturate(name: string, base: string, reads: Read[], seconds: number, cpu: () => CpuTimes, quiet = false): Promise<Phase> {
   return new Promise((resolve, reject) => {
-    const samples: { kind: string; ms: number }[] = [];
+    const samples: Sample[] = [];
     const before = cpu();
     const requests: CannonRequest[] = [{
       setupRequest: (req, context) => {
@@ -319,7 +343,7 @@ function saturate(name: string, base: string, reads: Read[], seconds: number, cp
       }
       resolve(summarise(name, samples, result.duration, before, cpu(), quiet));
     });
-    instance.on('response', (client, _status, _bytes, ms) => samples.push({ kind: client.requestIterator.context.kind ?? '?', ms }));
+    instance.on('response', (client, _status, _bytes, ms) => samples.push({ kind: client.requestIterator.context.kind ?? '?', ms, at: performance.now() }));
   });
 }
 
@@ -330,7 +354,7 @@ function saturate(name: string, base: string, reads: Read[], seconds: number, cp
  * connection is charged for the wait (no coordinated omission). Every answer must be a 200.
  */
 async function pace(name: string, base: string, reads: Read[], seconds: number, rate: number, cpu: () => CpuTimes): Promise<Phase> {
-  const samples: { kind: string; ms: number }[] = [];
+  const samples: Sample[] = [];
   const spacing = 1000 / rate;
   const before = cpu();
   const start = performance.now();
@@ -355,7 +379,8 @@ async function pace(name: string, base: string, reads: Read[], seconds: number, 
         const { path, headers } = read.request();
         const status = await get(agent, path, headers);
         if (status !== 200) throw new Error(`${name}: GET ${path} answered ${status}`);
-        samples.push({ kind: read.kind, ms: performance.now() - due });
+        const at = performance.now();
+        samples.push({ kind: read.kind, ms: at - due, at });
       }
     } finally {
       agent.destroy();

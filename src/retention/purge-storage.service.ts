@@ -1,13 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { PiiCategory } from '../messages/message.entity';
+import { paced } from './pacing';
 import { COLUMNS, deletableSql, deletionCutoffsSql, retrying, underKeySql } from './purge-sql';
 
-const KEYS_PER_COUNT = 100;
+const MAX_KEYS_PER_COUNT = 100;
+/** What one transaction of counting aims to take (it counts whole keys, so one big key takes longer). */
+const COUNT_STEP_MS = 200;
 
 interface ReclaimKey {
   id: string;
@@ -36,15 +39,14 @@ export class PurgeStorageService {
   }
 
   /**
-   * One transaction of storage work, then a pause long enough that such work keeps the database
-   * busy for at most PURGE_RECLAIM_DUTY_PERCENT of the time.
+   * One transaction of storage work, then a pause (see `paced`). The transaction runs on its
+   * backend alone, without parallel workers: background work takes one core of the database at most.
    */
-  private async paced<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
-    const started = Date.now();
-    const result = await retrying(this.dataSource, work);
-    const duty = this.config.retention.reclaimDutyPercent / 100;
-    if (duty < 1) await sleep(((Date.now() - started) * (1 - duty)) / duty);
-    return result;
+  private paced<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    return paced(this.config.retention.reclaimDutyPercent, () => retrying(this.dataSource, async (em) => {
+      await em.query('SET LOCAL max_parallel_workers_per_gather = 0');
+      return work(em);
+    }));
   }
 
   /**
@@ -54,15 +56,25 @@ export class PurgeStorageService {
    */
   async countDestroyed(): Promise<Set<string>> {
     const runs = new Set<string>();
+    // Keys per transaction: as many as fit in about COUNT_STEP_MS, so that each transaction stays
+    // short whatever the keys hold and the pauses between them spread the work out.
+    let keys = 1;
     for (;;) {
-      const rows = (await this.paced((em) => em.query(
-        `UPDATE data_keys k SET message_count = (SELECT count(*) FROM messages m WHERE ${underKeySql()})
-          WHERE k.id IN (SELECT id FROM data_keys WHERE destroyed_at IS NOT NULL AND destroyed_by_run_id IS NOT NULL AND message_count IS NULL
-                          ORDER BY id LIMIT ${KEYS_PER_COUNT})
-          RETURNING k.destroyed_by_run_id AS run_id`,
-      ))) as [{ run_id: string }[], number];
+      let took = 0;
+      const rows = (await this.paced(async (em) => {
+        const started = performance.now();
+        const result = await em.query(
+          `UPDATE data_keys k SET message_count = (SELECT count(*) FROM messages m WHERE ${underKeySql()})
+            WHERE k.id IN (SELECT id FROM data_keys WHERE destroyed_at IS NOT NULL AND destroyed_by_run_id IS NOT NULL AND message_count IS NULL
+                            ORDER BY id LIMIT ${keys})
+            RETURNING k.destroyed_by_run_id AS run_id`,
+        );
+        took = performance.now() - started;
+        return result;
+      })) as [{ run_id: string }[], number];
       for (const r of rows[0]) runs.add(r.run_id);
-      if (rows[1] < KEYS_PER_COUNT) break;
+      if (rows[1] < keys) break;
+      keys = Math.max(1, Math.min(MAX_KEYS_PER_COUNT, Math.round(keys * Math.min(2, COUNT_STEP_MS / Math.max(took, 1)))));
     }
     if (runs.size) {
       await this.dataSource.query(

@@ -1,0 +1,31 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** The share of PURGE_RECLAIM_DUTY_PERCENT the purge's storage work keeps while this instance is fully busy. */
+export const FULL_LOAD_SHARE = 0.2;
+
+/**
+ * The share of the time the purge's storage work may keep the database busy: `dutyPercent` while
+ * this instance is quiet, less as its event loop gets busy serving requests (`busy`, 0–1), down to
+ * FULL_LOAD_SHARE of it at full load. 100 never pauses.
+ */
+export function dutyUnderLoad(dutyPercent: number, busy: number): number {
+  const duty = dutyPercent / 100;
+  if (duty >= 1) return 1;
+  return duty * Math.max(FULL_LOAD_SHARE, 1 - Math.min(1, Math.max(0, busy)));
+}
+
+/**
+ * Runs one step of storage work, then pauses so that such steps take at most their duty share of
+ * the time. How busy the instance was is its event loop's utilisation while the step ran: the
+ * requests it served meanwhile. The work that makes expired data unreadable (destroying keys) is
+ * never paced; this only spreads out what gives space back and counts it.
+ */
+export async function paced<T>(dutyPercent: number, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const loop = performance.eventLoopUtilization();
+  const result = await work();
+  const duty = dutyUnderLoad(dutyPercent, performance.eventLoopUtilization(loop).utilization);
+  if (duty < 1) await sleep(((performance.now() - started) * (1 - duty)) / duty);
+  return result;
+}
