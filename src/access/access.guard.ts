@@ -17,6 +17,8 @@ import { AuthService } from './auth.service';
 @Injectable()
 export class AccessGuard implements CanActivate {
   private readonly logger = new Logger(AccessGuard.name);
+  /** Per controller class, per handler: the route's declared rule. */
+  private readonly rules = new WeakMap<Function, WeakMap<Function, Rule>>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -24,12 +26,11 @@ export class AccessGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) {
+    const { isPublic, required } = this.ruleOf(context.getHandler(), context.getClass());
+    if (isPublic) {
       refuseUnreadBody(context);
       return true;
     }
-    const required = this.reflector.getAllAndOverride<RequiredAbility>(ABILITY_KEY, targets);
     const req = context.switchToHttp().getRequest<Request & { actor?: Actor; id?: unknown }>();
     if (!required) {
       this.logger.error({ requestId: req.id }, `route ${req.method} ${req.route?.path ?? ''} declares no access rule; refused`);
@@ -44,4 +45,25 @@ export class AccessGuard implements CanActivate {
     refuseUnreadBody(context);
     return true;
   }
+
+  /** What a route declares (its decorators do not change while the service runs, so each is read once). */
+  private ruleOf(handler: Function, controller: Function): Rule {
+    let rules = this.rules.get(controller);
+    if (!rules) this.rules.set(controller, (rules = new WeakMap()));
+    let rule = rules.get(handler);
+    if (!rule) {
+      const targets = [handler, controller];
+      rule = {
+        isPublic: !!this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets),
+        required: this.reflector.getAllAndOverride<RequiredAbility | undefined>(ABILITY_KEY, targets),
+      };
+      rules.set(handler, rule);
+    }
+    return rule;
+  }
+}
+
+interface Rule {
+  isPublic: boolean;
+  required?: RequiredAbility;
 }

@@ -12,11 +12,13 @@ const MAX_ENTRIES = 2000;
 /** A safety net only: an answer is dropped this long after it was read, whatever happened. */
 const MAX_AGE_MS = 10_000;
 /**
- * An answer asked for when it is older than this is read again in the background, and meanwhile
- * still given: answers in use are replaced before MAX_AGE_MS, rather than all at once when they
- * reach it, with every caller waiting on the database.
+ * An answer asked for when it is older than its refresh age is read again in the background, and
+ * meanwhile still given: answers in use are replaced before MAX_AGE_MS, rather than all at once
+ * when they reach it, with every caller waiting on the database. Each answer draws its refresh age
+ * between these two, so answers read at the same moment (after a change) are not all read again
+ * at the same moment either.
  */
-const REFRESH_AFTER_MS = 7_500;
+const REFRESH_AFTER_MS = [5_000, 7_500] as const;
 const RELISTEN_MS = 1000;
 
 /**
@@ -34,8 +36,9 @@ interface Entry {
   /** Clock milliseconds: the answer holds from `from` (when it was read) to `until`. */
   from: number;
   until: number;
-  /** performance.now() when it was read: it is read again after REFRESH_AFTER_MS, dropped after MAX_AGE_MS. */
+  /** performance.now() when it was read: it is read again `refreshAfter` ms later, dropped MAX_AGE_MS later. */
   readAt: number;
+  refreshAfter: number;
   /** Set once a read in the background was started for it. */
   refreshing?: boolean;
 }
@@ -93,7 +96,7 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
     const kept = this.entries.get(key);
     const age = kept ? performance.now() - kept.readAt : Infinity;
     if (kept && kept.from <= now && now < kept.until && age < MAX_AGE_MS) {
-      if (!kept.refreshing && age > REFRESH_AFTER_MS) this.refresh(key, kept, load, now);
+      if (!kept.refreshing && age > kept.refreshAfter) this.refresh(key, kept, load, now);
       const value = (await kept.value) as T;
       // A load still running when this call joined it may turn out to hold only until before `now`.
       if (now < kept.until) return value;
@@ -105,7 +108,8 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
 
   /** An entry for what `load` answers; one it must not keep, or that fails, leaves the map if it is there. */
   private loading<T>(key: string, load: () => Promise<Cacheable<T>>, now: number): Entry & { kept: Promise<boolean> } {
-    const entry: Entry = { value: Promise.resolve(), from: now, until: Infinity, readAt: performance.now() };
+    const [soonest, latest] = REFRESH_AFTER_MS;
+    const entry: Entry = { value: Promise.resolve(), from: now, until: Infinity, readAt: performance.now(), refreshAfter: soonest + Math.random() * (latest - soonest) };
     const answer = load().then(({ value, validUntil, keep = true }) => {
       if (validUntil !== undefined) entry.until = validUntil;
       if (!keep && this.entries.get(key) === entry) this.entries.delete(key);
