@@ -224,6 +224,35 @@ describe('ingestion: POST /api/v1/messages/batch', () => {
     expect(keys[0].n).toBe(25 * 2); // one key per day for the number and one for the body
   });
 
+  it('takes concurrent retries of the same records in different orders, without a deadlock, storing each record once', async () => {
+    const records = Array.from({ length: 20 }, (_, i) => record({ externalId: `retried-${i}` }));
+    // The day's keys exist already (else the batches would queue behind the first one's new keys).
+    await postBatch(t, key, [record()]);
+    const orders = [records, [...records].reverse(), [...records.slice(10), ...records.slice(0, 10)], records.filter((_, i) => i % 2).concat(records.filter((_, i) => i % 2 === 0))];
+    const before = await tables();
+    // Each message takes 10 ms to insert, so that the batches' inserts overlap.
+    await t.db.superuser(`CREATE FUNCTION slow_message() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.01); RETURN NEW; END $$`);
+    await t.db.superuser('CREATE TRIGGER slow_message BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION slow_message()');
+    let answers: Awaited<ReturnType<typeof post>>[];
+    try {
+      answers = await Promise.all(orders.map((batch) => post({ records: batch })));
+    } finally {
+      await t.db.superuser('DROP TRIGGER slow_message ON messages');
+      await t.db.superuser('DROP FUNCTION slow_message()');
+    }
+    expect(answers.map((res) => res.status)).toEqual(orders.map(() => 200));
+    const bodies = answers.map((res) => res.body as IngestResponse);
+    expect(bodies.reduce((sum, body) => sum + body.counts.stored, 0)).toBe(20);
+    // Every answer gives each record the one id it was stored under.
+    const idOf = new Map<string, string>();
+    orders.forEach((batch, b) => batch.forEach((r, i) => {
+      const id = bodies[b].ids[i]!;
+      expect(idOf.get(r.externalId as string) ?? id).toBe(id);
+      idOf.set(r.externalId as string, id);
+    }));
+    expect(await tables()).toMatchObject({ messages: before.messages + 20 });
+  });
+
   it('rolls the whole batch back when its transaction fails: nothing is stored, the client may retry', async () => {
     const before = await tables();
     // Make the audit append fail (the last write of the batch) for one call.

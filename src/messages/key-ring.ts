@@ -26,6 +26,9 @@ const CACHE_LIMIT = 20_000;
 
 export const slotOf = (s: KeySlot) => `${s.customerId}|${s.day}|${s.category}`;
 
+/** A total order of strings by UTF-16 code units (unlike localeCompare, never 0 for two different strings): the order rows are locked in. */
+export const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Identifies a master key without revealing it: the first 16 hex characters of its SHA-256. */
 export const masterKeyId = (key: Buffer) => createHash('sha256').update(key).digest('hex').slice(0, 16);
 
@@ -70,7 +73,7 @@ export class KeyRing {
     // Created in the order of their slots: concurrent batches that need the same new keys then wait
     // on each other's insert in one order, never in a cycle (a deadlock).
     const missing = [...wanted.entries()].filter(([slot]) => !found.has(slot) && !found.destroyed.has(slot))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, s]) => s);
+      .sort(([a], [b]) => byCodeUnits(a, b)).map(([, s]) => s);
     if (missing.length) {
       const fresh = missing.map((s) => ({ ...s, id: randomUUID(), key: newDataKey() }));
       await em.query(

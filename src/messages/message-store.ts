@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { DecryptionError, open, seal } from './envelope-crypto';
-import { KeyRing, KeySlot, slotOf } from './key-ring';
+import { byCodeUnits, KeyRing, KeySlot, slotOf } from './key-ring';
 import { messageId, utcDay } from './message-id';
 import type { Direction, Message, MessageStatus, PiiCategory } from './message.entity';
 
@@ -71,12 +71,19 @@ export class MessageStore {
     const bodies: Buffer[] = [];
     let msisdnAt = 0;
     let bodyAt = 0;
-    records.forEach((r, index) => {
+    // Inserted in the order of their idempotency key (customer, external id), whatever the batch's
+    // order: concurrent batches that share records (a client's retries) then wait on each other's
+    // inserts in one order, never in a cycle (a deadlock). The sort is stable: of two records with
+    // the same key in one batch, the first is still the one stored.
+    const order = records.map((_, index) => index).sort((a, b) =>
+      byCodeUnits(records[a].customerId, records[b].customerId) || byCodeUnits(records[a].externalId, records[b].externalId));
+    for (const index of order) {
+      const r = records[index];
       const msisdnKey = live.get(`${r.customerId}|${days[index]}|msisdn`);
       const bodyKey = live.get(`${r.customerId}|${days[index]}|body`);
       if (!msisdnKey || !bodyKey) {
         outcome.expired.push(index);
-        return;
+        continue;
       }
       const id = messageId(r.submittedAt);
       rows.push({ index, id, r });
@@ -102,7 +109,8 @@ export class MessageStore {
       cols.bodyLen.push(bodyCt.length);
       msisdnAt += msisdnCt.length;
       bodyAt += bodyCt.length;
-    });
+    }
+    outcome.expired.sort((a, b) => a - b);
     if (!rows.length) return outcome;
 
     // One statement: the messages, and the route hops of those actually inserted (not the duplicates).
