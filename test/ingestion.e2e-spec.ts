@@ -26,6 +26,18 @@ describe('ingestion: POST /api/v1/messages/batch', () => {
   const record = (overrides: Record<string, unknown> = {}) => wireRecord(customerId, [carrier], overrides);
   const ingestedEntries = async () => ((await t.http().get('/api/v1/audit').query({ action: 'messages.ingested', limit: 200 }).set(bearer(auditorToken)).expect(200)).body as { items: AuditEntryResponse[] }).items;
 
+  /** Runs `work` while every row inserted into `table` takes 10 ms, so that concurrent batches' inserts overlap. */
+  async function withSlowInserts<T>(table: string, work: () => Promise<T>): Promise<T> {
+    await t.db.superuser(`CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.01); RETURN NEW; END $$`);
+    await t.db.superuser(`CREATE TRIGGER slow_insert BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION slow_insert()`);
+    try {
+      return await work();
+    } finally {
+      await t.db.superuser(`DROP TRIGGER slow_insert ON ${table}`);
+      await t.db.superuser('DROP FUNCTION slow_insert()');
+    }
+  }
+
   beforeAll(async () => {
     t = await startTestApp({ JOBS_ENABLED: 'false' });
     jest.spyOn(t.app.get(Clock), 'now').mockImplementation(() => new Date(NOW));
@@ -207,16 +219,7 @@ describe('ingestion: POST /api/v1/messages/batch', () => {
     await seedDpa(t, { customerId: fresh });
     const batches = Array.from({ length: 6 }, (_, b) => (b % 2 ? order(b).reverse() : order(b)).map((submittedAt) => wireRecord(fresh, [carrier], { submittedAt })));
     const before = await tables();
-    // Each new key takes 10 ms to insert, so that the batches' inserts overlap.
-    await t.db.superuser(`CREATE FUNCTION slow_day_key() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.01); RETURN NEW; END $$`);
-    await t.db.superuser('CREATE TRIGGER slow_day_key BEFORE INSERT ON data_keys FOR EACH ROW EXECUTE FUNCTION slow_day_key()');
-    let answers: Awaited<ReturnType<typeof post>>[];
-    try {
-      answers = await Promise.all(batches.map((records) => post({ records })));
-    } finally {
-      await t.db.superuser('DROP TRIGGER slow_day_key ON data_keys');
-      await t.db.superuser('DROP FUNCTION slow_day_key()');
-    }
+    const answers = await withSlowInserts('data_keys', () => Promise.all(batches.map((records) => post({ records }))));
     expect(answers.map((res) => [res.status, (res.body as IngestResponse).counts?.stored])).toEqual(batches.map(() => [200, 25]));
     expect(await tables()).toMatchObject({ messages: before.messages + 6 * 25, audit: before.audit + 6 });
     const keys = await t.db.superuser<{ n: number }>(
@@ -230,16 +233,7 @@ describe('ingestion: POST /api/v1/messages/batch', () => {
     await postBatch(t, key, [record()]);
     const orders = [records, [...records].reverse(), [...records.slice(10), ...records.slice(0, 10)], records.filter((_, i) => i % 2).concat(records.filter((_, i) => i % 2 === 0))];
     const before = await tables();
-    // Each message takes 10 ms to insert, so that the batches' inserts overlap.
-    await t.db.superuser(`CREATE FUNCTION slow_message() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.01); RETURN NEW; END $$`);
-    await t.db.superuser('CREATE TRIGGER slow_message BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION slow_message()');
-    let answers: Awaited<ReturnType<typeof post>>[];
-    try {
-      answers = await Promise.all(orders.map((batch) => post({ records: batch })));
-    } finally {
-      await t.db.superuser('DROP TRIGGER slow_message ON messages');
-      await t.db.superuser('DROP FUNCTION slow_message()');
-    }
+    const answers = await withSlowInserts('messages', () => Promise.all(orders.map((batch) => post({ records: batch }))));
     expect(answers.map((res) => res.status)).toEqual(orders.map(() => 200));
     const bodies = answers.map((res) => res.body as IngestResponse);
     expect(bodies.reduce((sum, body) => sum + body.counts.stored, 0)).toBe(20);
