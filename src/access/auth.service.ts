@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { setBounded } from '../common/bounded-map';
 import { Clock } from '../common/clock';
 import { UnauthorizedError } from '../common/errors';
 import { isUuid } from '../common/ids';
@@ -88,8 +89,7 @@ export class AuthService {
     if (typeof exp !== 'number' || typeof iat !== 'number') throw new UnauthorizedError('The access token is invalid or has expired');
     // The library's own limits: valid while the current whole second is before exp and before iat + maxAge.
     const verified = { sub, validUntil: Math.min(exp, iat + this.config.jwtTtlSeconds) * 1000 };
-    this.verifiedTokens.set(token, verified);
-    if (this.verifiedTokens.size > MAX_VERIFIED_TOKENS) this.verifiedTokens.delete(this.verifiedTokens.keys().next().value!);
+    setBounded(this.verifiedTokens, token, verified, MAX_VERIFIED_TOKENS);
     return verified;
   }
 

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import type { DataSource, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import { DATABASE_URL } from '../database/database.tokens';
+import { setBounded } from './bounded-map';
 import { Clock } from './clock';
 
 /** The channel the tables' triggers notify on (migration ReadCacheNotify). */
@@ -123,9 +124,7 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   private keep(key: string, entry: Entry): void {
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    setBounded(this.entries, key, entry, MAX_ENTRIES);
   }
 
   /**

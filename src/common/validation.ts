@@ -1,5 +1,6 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { buildMessage, ValidateBy, ValidationOptions } from 'class-validator';
+import { setBounded } from './bounded-map';
 import { deepFreeze } from './deep-freeze';
 import { FieldError, ValidationProblem } from './errors';
 
@@ -32,8 +33,7 @@ class QueryValidationPipe extends ValidationPipe {
     let known = this.queries.get(key);
     if (known?.metatype !== metadata.metatype) {
       known = { metatype: metadata.metatype, value: deepFreeze((await super.transform(value, metadata)) as object) };
-      this.queries.set(key, known);
-      if (this.queries.size > MAX_REMEMBERED_QUERIES) this.queries.delete(this.queries.keys().next().value!);
+      setBounded(this.queries, key, known, MAX_REMEMBERED_QUERIES);
     }
     return Object.assign(Object.create(Object.getPrototypeOf(known.value) as object | null), known.value);
   }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
+import { setBounded } from '../common/bounded-map';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { blindIndexBytes, customerIndexKey, newDataKey, normaliseMsisdn, unwrapKey, wrapKey } from './envelope-crypto';
 import type { PiiCategory } from './message.entity';
@@ -155,7 +156,6 @@ export class KeyRing {
   }
 
   private remember(id: string, key: Buffer): void {
-    if (this.unwrapped.size >= CACHE_LIMIT) this.unwrapped.delete(this.unwrapped.keys().next().value!);
-    this.unwrapped.set(id, key);
+    setBounded(this.unwrapped, id, key, CACHE_LIMIT);
   }
 }
