@@ -272,7 +272,9 @@ function timeline(samples: Sample[]): void {
   const seconds = new Map<number, number[]>();
   for (const s of samples) {
     const second = Math.floor((s.at - start) / 1000);
-    seconds.set(second, [...(seconds.get(second) ?? []), s.ms]);
+    const answers = seconds.get(second);
+    if (answers) answers.push(s.ms);
+    else seconds.set(second, [s.ms]);
   }
   for (const [second, all] of seconds) {
     all.sort((a, b) => a - b);
