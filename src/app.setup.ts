@@ -4,12 +4,15 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
+import { AuthService } from './access/auth.service';
+import { ReplyMemo } from './access/reply-memo';
 import { AppModule } from './app.module';
 import { authenticatedBody } from './common/authenticated-body';
 import { createLogger, PinoNestLogger, requestLog } from './common/logging';
 import { answerClientErrors } from './common/problem.filter';
 import { SharedRepliesAdapter } from './common/shared-replies';
 import { assignRequestId } from './common/request-id';
+import { ReadCache } from './common/read-cache';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 
@@ -54,6 +57,8 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
       },
     }),
   );
+  // A repeated authenticated read of the registry is answered without routing (see ReplyMemo).
+  app.use(new ReplyMemo(app.get(AuthService), app.get(ReadCache)).middleware);
   // The ingestion batch alone takes INGEST_BODY_LIMIT, and only from a caller with a credential
   // (the guard checks it); everything else, and anonymous callers, stay under BODY_LIMIT.
   const ingestJson = authenticatedBody(json({ limit: config.ingestBodyLimit }));

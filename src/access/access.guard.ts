@@ -36,8 +36,8 @@ export class AccessGuard implements CanActivate {
       this.logger.error({ requestId: req.id }, `route ${req.method} ${req.route?.path ?? ''} declares no access rule; refused`);
       throw new ForbiddenError('This route declares no access rule');
     }
-    const [scheme, credential] = (req.headers.authorization ?? '').split(' ');
-    if (scheme?.toLowerCase() !== 'bearer' || !credential) throw new UnauthorizedError();
+    const credential = bearerCredential(req.headers.authorization);
+    if (!credential) throw new UnauthorizedError();
     const actor = await this.auth.authenticate(credential, req.id === undefined ? undefined : String(req.id));
     req.actor = actor;
     const allowed = [required, ...(required.or ?? [])].some(({ action, subject }) => actor.ability.can(action, subject));
@@ -61,6 +61,12 @@ export class AccessGuard implements CanActivate {
     }
     return rule;
   }
+}
+
+/** The credential of an `Authorization: Bearer <credential>` header; undefined for anything else. */
+export function bearerCredential(header: string | undefined): string | undefined {
+  const [scheme, credential] = (header ?? '').split(' ');
+  return scheme?.toLowerCase() === 'bearer' && credential ? credential : undefined;
 }
 
 interface Rule {

@@ -42,6 +42,8 @@ interface Entry {
   refreshAfter: number;
   /** Set once a read in the background was started for it. */
   refreshing?: boolean;
+  /** What reads it (again, when its refresh age has come). */
+  load: () => Promise<Cacheable<unknown>>;
 }
 
 /**
@@ -72,6 +74,8 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
   private failures = 0;
   /** Transactions of this instance that changed cached tables, between their COMMIT being sent and its answer. */
   private readonly changing = new WeakSet<QueryRunner>();
+  /** Answers that are objects, and where each came from (see `current`). */
+  private readonly origins = new WeakMap<object, { key: string; entry: Entry }>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -95,9 +99,7 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
     if (!this.listening) return (await load()).value;
     const now = this.clock.now().getTime();
     const kept = this.entries.get(key);
-    const age = kept ? performance.now() - kept.readAt : Infinity;
-    if (kept && kept.from <= now && now < kept.until && age < MAX_AGE_MS) {
-      if (!kept.refreshing && age > kept.refreshAfter) this.refresh(key, kept, load, now);
+    if (kept && this.holds(key, kept, now)) {
       const value = (await kept.value) as T;
       // A load still running when this call joined it may turn out to hold only until before `now`.
       if (now < kept.until) return value;
@@ -107,13 +109,36 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
     return entry.value as Promise<T>;
   }
 
+  /**
+   * Whether `answer`, an object `read` gave, is still the answer `read` would give under its key
+   * (nothing changed under it, it is not too old, and its time has not run out); a refresh is
+   * started when its refresh age has come, as `read` does. For replaying a reply built from it
+   * without asking again (ReplyMemo).
+   */
+  current(answer: object): boolean {
+    const origin = this.origins.get(answer);
+    if (!origin || !this.listening || this.entries.get(origin.key) !== origin.entry) return false;
+    return this.holds(origin.key, origin.entry, this.clock.now().getTime());
+  }
+
+  /** Whether `kept` may still be given at `now`; starts its refresh when its refresh age has come. */
+  private holds(key: string, kept: Entry, now: number): boolean {
+    const age = performance.now() - kept.readAt;
+    if (!(kept.from <= now && now < kept.until && age < MAX_AGE_MS)) return false;
+    if (!kept.refreshing && age > kept.refreshAfter) this.refresh(key, kept, now);
+    return true;
+  }
+
   /** An entry for what `load` answers; one it must not keep, or that fails, leaves the map if it is there. */
   private loading<T>(key: string, load: () => Promise<Cacheable<T>>, now: number): Entry & { kept: Promise<boolean> } {
     const [soonest, latest] = REFRESH_AFTER_MS;
-    const entry: Entry = { value: Promise.resolve(), from: now, until: Infinity, readAt: performance.now(), refreshAfter: soonest + Math.random() * (latest - soonest) };
+    const entry: Entry = {
+      value: Promise.resolve(), from: now, until: Infinity, readAt: performance.now(), refreshAfter: soonest + Math.random() * (latest - soonest), load,
+    };
     const answer = load().then(({ value, validUntil, keep = true }) => {
       if (validUntil !== undefined) entry.until = validUntil;
       if (!keep && this.entries.get(key) === entry) this.entries.delete(key);
+      if (typeof value === 'object' && value !== null) this.origins.set(value, { key, entry });
       return { value, keep };
     });
     entry.value = answer.then(({ value }) => value, (error: unknown) => {
@@ -133,9 +158,9 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
    * it, and a read that began before the change may not have seen it. An answer not to be kept
    * (the row is gone) drops `kept` too.
    */
-  private refresh<T>(key: string, kept: Entry, load: () => Promise<Cacheable<T>>, now: number): void {
+  private refresh(key: string, kept: Entry, now: number): void {
     kept.refreshing = true;
-    const entry = this.loading(key, load, now);
+    const entry = this.loading(key, kept.load, now);
     entry.value.catch(() => undefined); // a failed refresh leaves `kept` as it is, until MAX_AGE_MS at most
     void entry.kept.then((keep) => {
       if (this.entries.get(key) !== kept) return;

@@ -2,7 +2,7 @@ import express from 'express';
 import { once } from 'node:events';
 import { get } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SharedRepliesAdapter, sharedReply } from './shared-replies';
+import { SharedRepliesAdapter, sharedReply, stampedReply } from './shared-replies';
 
 describe('SharedRepliesAdapter', () => {
   it('renders a shared value once and sends the same bytes and ETag to every request; other values each time', async () => {
@@ -43,5 +43,30 @@ describe('SharedRepliesAdapter', () => {
     const value = sharedReply({ items: [{ name: 'Kilo Mobile GmbH' }] });
     expect(() => value.items.push({ name: 'Lima' })).toThrow(TypeError);
     expect(() => ((value.items[0] as { name: string }).name = 'Lima')).toThrow(TypeError);
+  });
+
+  it("sends a stamped reply as its own fields joined to the shared value's kept rendering: the JSON of the whole value", async () => {
+    let renders = 0;
+    const shared = { dpaId: null, subprocessors: [{ id: 1 }], toJSON() { renders++; return { dpaId: this.dpaId, subprocessors: this.subprocessors }; } };
+    let tick = 0;
+    const adapter = new SharedRepliesAdapter();
+    const app = express();
+    app.get('/stamped', (_req, res) => void adapter.reply(res, stampedReply(() => ({ customerId: 'c-1', at: `t${++tick}` }), shared)));
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const first = await fetch(`${base}/stamped`);
+      const second = await fetch(`${base}/stamped`);
+      expect(await first.text()).toBe('{"customerId":"c-1","at":"t1","dpaId":null,"subprocessors":[{"id":1}]}');
+      expect(await second.text()).toBe('{"customerId":"c-1","at":"t2","dpaId":null,"subprocessors":[{"id":1}]}');
+      expect(renders).toBe(1);
+      expect(first.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      // Different bytes, different ETags (Express's, of the bytes sent).
+      expect(first.headers.get('etag')).not.toBe(second.headers.get('etag'));
+    } finally {
+      server.close();
+    }
+    expect(() => stampedReply(() => ({ dpaId: 'x' }), { dpaId: null })).toThrow(/must not be in its shared value/);
   });
 });

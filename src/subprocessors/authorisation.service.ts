@@ -7,6 +7,7 @@ import { ChangeNoticesService, type ConsentAt } from '../change-notices/change-n
 import { Clock } from '../common/clock';
 import { NotFoundError } from '../common/errors';
 import { ReadCache } from '../common/read-cache';
+import { sharedReply, stampedReply } from '../common/shared-replies';
 import { CustomersService } from '../customers/customers.service';
 import type { Authorisation as AuthorisationType, Dpa } from '../dpas/dpa.entity';
 import { type ActiveAgreement, DpasService } from '../dpas/dpas.service';
@@ -220,24 +221,27 @@ export class AuthorisationService {
   /** The HTTP view: the customer's own users, the DPO, legal, auditors and ingest keys; anyone else gets a 404. */
   async forCustomer(actor: Actor, customerId: string, query: AuthorisedQuery): Promise<AuthorisedSubprocessorsResponse> {
     if (!actor.ability.can('read', subject('RouteAuthorisation', { customerId }))) throw new NotFoundError('Customer');
-    const at = query.at ? new Date(query.at) : this.clock.now();
+    const given = query.at ? new Date(query.at) : undefined;
     // "Now" is one answer until the next moment it may change (changeInstants); a given moment's never changes by itself.
-    const key = `authorised-subprocessors ${customerId} ${query.at ? at.toISOString() : 'now'}`;
+    const key = `authorised-subprocessors ${customerId} ${given ? given.toISOString() : 'now'}`;
     const answer = await this.cache.read(key, async () => {
+      // When read again in the background, "now" is then.
+      const at = given ?? this.clock.now();
       const em = this.dataSource.manager;
       if (!(await this.customers.exists(em, customerId))) throw new NotFoundError('Customer');
       const result = await this.authorisedAt(em, customerId, at);
-      const value = {
+      const value = sharedReply({
         dpaId: result.dpa?.id ?? null, authorisation: (result.dpa?.authorisation ?? null) as AuthorisationType | null,
         subprocessors: result.authorised.map(toItem),
         withheld: result.withheld.map(({ subprocessor, reason }) => ({ ...toItem(subprocessor), reason })),
-      };
-      if (query.at) return { value };
+      });
+      if (given) return { value };
       const horizon = at.getTime() + 86_400_000;
       const [next] = (await this.changeInstants(em, [customerId], at, new Date(horizon))).get(customerId)!;
       return { value, validUntil: next ?? horizon };
     });
-    return { customerId, at: at.toISOString(), ...answer };
+    // "Now" is the moment of each reply, also of one replayed (ReplyMemo); a given moment stays as it is.
+    return stampedReply(() => ({ customerId, at: (given ?? this.clock.now()).toISOString() }), answer);
   }
 }
 
