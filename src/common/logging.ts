@@ -75,5 +75,10 @@ export function requestLog(logger: Pino): RequestHandler {
  * breach notification's one-click acknowledgement token would let a log reader acknowledge).
  */
 export function loggedPath(url: string): string {
-  return url.split('?')[0].replace(/(\/breach-acknowledgements\/)[^/]+/, '$1[token]');
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  // Routing ignores case, so the token is hidden whatever the case of the path.
+  return ACKNOWLEDGEMENT_TOKEN.test(path) ? path.replace(ACKNOWLEDGEMENT_TOKEN, '$1[token]') : path;
 }
+
+const ACKNOWLEDGEMENT_TOKEN = /(\/breach-acknowledgements\/)[^/]+/i;
