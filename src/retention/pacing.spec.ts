@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dutyUnderLoad, FULL_LOAD_SHARE, paced } from './pacing';
+import { dutyUnderLoad, FULL_LOAD_SHARE, paced, StepSize } from './pacing';
 
 describe('pacing of the purge storage work', () => {
   it.each([
@@ -38,5 +38,24 @@ describe('pacing of the purge storage work', () => {
 
   it('never pauses at 100%', async () => {
     expect(await pacedStep(100, 100)).toBeLessThan(200);
+  });
+
+  it('sizes transactions to take about their target: from one, at most doubling, shrinking after a slow one, within 1 and the maximum', () => {
+    const step = new StepSize(100, 5000);
+    const sizes = [step.current];
+    // A database that takes 0.1 ms per row: 1,000 rows take the 100 ms aimed at.
+    for (let i = 0; i < 14; i++) {
+      step.took(step.current * 0.1);
+      sizes.push(step.current);
+    }
+    expect(sizes.slice(0, 6)).toEqual([1, 2, 4, 8, 16, 32]);
+    expect(sizes.at(-1)).toBe(1000);
+    step.took(400); // a slow one: a quarter of the size
+    expect(step.current).toBe(250);
+    step.took(100_000);
+    expect(step.current).toBe(1);
+    const small = new StepSize(100, 20);
+    for (let i = 0; i < 10; i++) small.took(0);
+    expect(small.current).toBe(20);
   });
 });

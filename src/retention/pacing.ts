@@ -29,3 +29,27 @@ export async function paced<T>(dutyPercent: number, work: () => Promise<T>): Pro
   if (duty < 1) await sleep(((performance.now() - started) * (1 - duty)) / duty);
   return result;
 }
+
+/**
+ * How much one transaction of storage work takes on (keys, rows) so that each lasts about
+ * `targetMs`, whatever the data: from one, at most doubling after a quick one, at most `max`. Short
+ * transactions keep each burst of database work short, so requests served meanwhile wait on the
+ * shared cores for a moment at a time rather than for a long statement.
+ */
+export class StepSize {
+  private size = 1;
+
+  constructor(
+    private readonly targetMs: number,
+    private readonly max: number,
+  ) {}
+
+  get current(): number {
+    return this.size;
+  }
+
+  /** After a transaction of `current` that took `tookMs`. */
+  took(tookMs: number): void {
+    this.size = Math.max(1, Math.min(this.max, Math.round(this.size * Math.min(2, this.targetMs / Math.max(tookMs, 1)))));
+  }
+}

@@ -5,12 +5,15 @@ import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { PiiCategory } from '../messages/message.entity';
-import { paced } from './pacing';
+import { paced, StepSize } from './pacing';
 import { COLUMNS, deletableSql, deletionCutoffsSql, retrying, underKeySql } from './purge-sql';
 
 const MAX_KEYS_PER_COUNT = 100;
-/** What one transaction of counting aims to take (it counts whole keys, so one big key takes longer). */
-const COUNT_STEP_MS = 200;
+/**
+ * What one transaction of counting, clearing or deleting aims to take (StepSize). Counting takes
+ * whole keys, so one big key takes longer.
+ */
+const STEP_MS = 200;
 
 interface ReclaimKey {
   id: string;
@@ -56,25 +59,22 @@ export class PurgeStorageService {
    */
   async countDestroyed(): Promise<Set<string>> {
     const runs = new Set<string>();
-    // Keys per transaction: as many as fit in about COUNT_STEP_MS, so that each transaction stays
-    // short whatever the keys hold and the pauses between them spread the work out.
-    let keys = 1;
+    const keys = new StepSize(STEP_MS, MAX_KEYS_PER_COUNT);
     for (;;) {
-      let took = 0;
+      const limit = keys.current;
       const rows = (await this.paced(async (em) => {
         const started = performance.now();
         const result = await em.query(
           `UPDATE data_keys k SET message_count = (SELECT count(*) FROM messages m WHERE ${underKeySql()})
             WHERE k.id IN (SELECT id FROM data_keys WHERE destroyed_at IS NOT NULL AND destroyed_by_run_id IS NOT NULL AND message_count IS NULL
-                            ORDER BY id LIMIT ${keys})
+                            ORDER BY id LIMIT ${limit})
             RETURNING k.destroyed_by_run_id AS run_id`,
         );
-        took = performance.now() - started;
+        keys.took(performance.now() - started);
         return result;
       })) as [{ run_id: string }[], number];
       for (const r of rows[0]) runs.add(r.run_id);
-      if (rows[1] < keys) break;
-      keys = Math.max(1, Math.min(MAX_KEYS_PER_COUNT, Math.round(keys * Math.min(2, COUNT_STEP_MS / Math.max(took, 1)))));
+      if (rows[1] < limit) break;
     }
     if (runs.size) {
       await this.dataSource.query(
@@ -111,13 +111,16 @@ export class PurgeStorageService {
     let cleared = 0;
     let next = 0;
     let after = FIRST;
+    const rows = new StepSize(STEP_MS, this.batchSize);
     while (next < keys.length && Date.now() < deadline) {
       // Applied only once the transaction commits: a retried attempt starts from the same place.
+      const size = rows.current;
       const step = await this.paced(async (em) => {
+        const started = performance.now();
         let [index, position, n] = [next, after, 0];
         const done: string[] = [];
-        while (index < keys.length && n < this.batchSize) {
-          const limit = this.batchSize - n;
+        while (index < keys.length && n < size) {
+          const limit = size - n;
           const batch = await this.clearBatch(em, keys[index], position, limit);
           n += batch.n;
           if (batch.n < limit) {
@@ -128,6 +131,7 @@ export class PurgeStorageService {
           }
         }
         if (done.length) await em.query('UPDATE data_keys SET reclaimed_at = $2 WHERE id = ANY($1::uuid[])', [done, this.clock.now()]);
+        rows.took(performance.now() - started);
         return { index, position, n };
       });
       [next, after] = [step.index, step.position];
@@ -170,10 +174,13 @@ export class PurgeStorageService {
       [now],
     )) as { customer_id: string; cutoff: Date }[];
     let deleted = 0;
+    const rows = new StepSize(STEP_MS, this.batchSize);
     for (const { customer_id: customerId, cutoff } of customers) {
       let after = FIRST;
       while (Date.now() < deadline) {
+        const size = rows.current;
         const batch = await this.paced(async (em) => {
+          const started = performance.now();
           const [row] = (await em.query(
             `WITH scanned AS MATERIALIZED (
                SELECT m.id, m.submitted_at FROM messages m
@@ -191,12 +198,13 @@ export class PurgeStorageService {
              SELECT (SELECT count(*)::int FROM scanned) AS scanned, (SELECT coalesce(sum(message_count), 0)::int FROM recorded) AS deleted,
                     (SELECT max(submitted_at) FROM scanned) AS last_at,
                     (SELECT (array_agg(id ORDER BY submitted_at DESC, id DESC))[1] FROM scanned) AS last_id`,
-            [customerId, cutoff, after[0], after[1], this.batchSize, runId, this.clock.now()],
+            [customerId, cutoff, after[0], after[1], size, runId, this.clock.now()],
           )) as { scanned: number; deleted: number; last_at: Date | null; last_id: string | null }[];
+          rows.took(performance.now() - started);
           return row;
         });
         deleted += batch.deleted;
-        if (batch.scanned < this.batchSize) break;
+        if (batch.scanned < size) break;
         after = [batch.last_at!, batch.last_id!];
       }
     }
