@@ -18,7 +18,11 @@
  *       - api-idle, for information: authenticated, access-checked reads of the registry with
  *         bearer JWTs — the DPO's sub-processor and customer lists, legal's DPAs of a customer and
  *         one DPA, a customer user's authorised sub-processors and DPAs of its own customer —
- *         picked at random per request, closed loop, nothing else running;
+ *         picked at random per request, closed loop, nothing else running. The same few reads
+ *         come back with the same tokens, as from dashboards polling the registry: after the
+ *         first answer to a token and URL, the service replays it (src/access/reply-memo.ts),
+ *         still authenticating the token and checking the read cache on every request, without
+ *         running the route;
  *       - api: the same while the purge runs (POST /api/v1/jobs/purge/run, again as soon as a run
  *         ends: key destruction, certificates, deletion of the expired messages);
  *       - api-paced: the same reads and purge, at a fixed BENCH_PACED_PERCENT (50) of the rate the
