@@ -8,6 +8,7 @@ import { AuthService } from './access/auth.service';
 import { ReplyMemo } from './access/reply-memo';
 import { AppModule } from './app.module';
 import { authenticatedBody } from './common/authenticated-body';
+import { Clock } from './common/clock';
 import { createLogger, PinoNestLogger, requestLog } from './common/logging';
 import { answerClientErrors } from './common/problem.filter';
 import { SharedRepliesAdapter } from './common/shared-replies';
@@ -57,8 +58,9 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
       },
     }),
   );
-  // A repeated authenticated read of the registry is answered without routing (see ReplyMemo).
-  app.use(new ReplyMemo(app.get(AuthService), app.get(ReadCache)).middleware);
+  // A repeated authenticated read of the registry is answered without routing (see ReplyMemo):
+  // what is registered after this line does not run for such a replay.
+  app.use(new ReplyMemo(app.get(AuthService), app.get(ReadCache), app.get(Clock)).middleware);
   // The ingestion batch alone takes INGEST_BODY_LIMIT, and only from a caller with a credential
   // (the guard checks it); everything else, and anonymous callers, stay under BODY_LIMIT.
   const ingestJson = authenticatedBody(json({ limit: config.ingestBodyLimit }));

@@ -1,14 +1,19 @@
+import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeader } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { setBounded } from '../common/bounded-map';
-import { ReadCache } from '../common/read-cache';
+import type { Clock } from '../common/clock';
+import type { ReadCache } from '../common/read-cache';
 import { joinRendering, ON_SHARED_REPLY, type SharedReplyListener, type Stamp } from '../common/shared-replies';
 import type { Actor } from './ability';
 import { bearerCredential } from './access.guard';
-import { AuthService } from './auth.service';
+import type { AuthService } from './auth.service';
 
-/** Bounds the memory: the oldest reply goes first. Bodies are shared with the read cache's renderings. */
+/**
+ * Bounds the memory: the oldest replies go first once there are more than MAX_REPLIES or their
+ * keys and bodies (mostly shared with the read cache's renderings) add up to more than MAX_BYTES.
+ */
 const MAX_REPLIES = 5000;
+const MAX_BYTES = 32 * 1024 * 1024;
 
 interface Reply {
   /** The read-cache answer the reply was rendered from. */
@@ -20,6 +25,8 @@ interface Reply {
   /** The answer's rendering; with a stamp, what follows the stamp's fields (stampedReply). */
   body: Buffer;
   stamp?: Stamp;
+  /** What it counts against MAX_BYTES. */
+  bytes: number;
 }
 
 type MemoRequest = Request & { id?: unknown; actor?: Actor; [ON_SHARED_REPLY]?: SharedReplyListener };
@@ -41,14 +48,18 @@ type MemoRequest = Request & { id?: unknown; actor?: Actor; [ON_SHARED_REPLY]?: 
  * read cache's key building: most of what an authenticated read costs beyond the HTTP exchange.
  *
  * Runs after the request id, the request log line and the security headers, so replays get all
- * three. Only GETs without a body; anything else, and every miss, goes to the route as usual.
+ * three; middleware registered after it does not run for a replay. Only GETs without a body;
+ * anything else, and every miss, goes to the route as usual. Replies are kept under a hash of
+ * the Authorization header, never the credential itself; one that sets a cookie is not kept.
  */
 export class ReplyMemo {
   private readonly replies = new Map<string, Reply>();
+  private bytes = 0;
 
   constructor(
     private readonly auth: AuthService,
     private readonly cache: ReadCache,
+    private readonly clock: Clock,
   ) {}
 
   readonly middleware: RequestHandler = (req, res, next) => {
@@ -57,26 +68,44 @@ export class ReplyMemo {
   };
 
   private async serve(req: MemoRequest, res: Response, next: NextFunction): Promise<void> {
-    const key = `${req.headers.authorization}\n${req.originalUrl}`;
+    const key = `${createHash('sha256').update(req.headers.authorization!).digest('base64')} ${req.originalUrl}`;
     const reply = this.replies.get(key);
-    const body = reply && (await this.stillHolds(reply, req)) && (reply.stamp ? joinRendering(reply.stamp(), reply.body) : reply.body);
+    // One moment for both: the answer holds at it, and a stamped reply says it.
+    const now = this.clock.now();
+    const body = reply && (await this.stillHolds(reply, req, now)) && (reply.stamp ? joinRendering(reply.stamp(now), reply.body) : reply.body);
     if (body) {
       for (const [name, value] of reply.headers) res.setHeader(name, value);
       res.status(200).send(body);
       return;
     }
-    if (reply) this.replies.delete(key);
+    if (reply && this.replies.get(key) === reply) this.forget(key, reply);
     const before = res.getHeaderNames();
     req[ON_SHARED_REPLY] = (answer, body, stamp) => {
-      if (!req.actor || res.statusCode !== 200) return;
+      if (!req.actor || res.statusCode !== 200 || res.hasHeader('Set-Cookie')) return;
       const headers = res.getHeaderNames().filter((name) => !before.includes(name)).map((name): [string, OutgoingHttpHeader] => [name, res.getHeader(name)!]);
-      setBounded(this.replies, key, { answer, ability: req.actor.ability, headers, body, stamp }, MAX_REPLIES);
+      this.keep(key, { answer, ability: req.actor.ability, headers, body, stamp, bytes: key.length + body.length });
     };
     next();
   }
 
-  private async stillHolds(reply: Reply, req: MemoRequest): Promise<boolean> {
-    if (!this.cache.current(reply.answer)) return false;
+  private keep(key: string, reply: Reply): void {
+    const old = this.replies.get(key);
+    if (old) this.forget(key, old);
+    this.replies.set(key, reply);
+    this.bytes += reply.bytes;
+    for (const [oldest, first] of this.replies) {
+      if (this.replies.size <= MAX_REPLIES && this.bytes <= MAX_BYTES) break;
+      this.forget(oldest, first);
+    }
+  }
+
+  private forget(key: string, reply: Reply): void {
+    this.replies.delete(key);
+    this.bytes -= reply.bytes;
+  }
+
+  private async stillHolds(reply: Reply, req: MemoRequest, now: Date): Promise<boolean> {
+    if (!this.cache.current(reply.answer, now)) return false;
     const credential = bearerCredential(req.headers.authorization);
     if (!credential) return false;
     try {

@@ -32,6 +32,9 @@ export interface Cacheable<T> {
   keep?: boolean;
 }
 
+/** Reads an answer as of `from` (the moment it will hold from; answers that do not depend on time ignore it). */
+export type Load<T> = (from: Date) => Promise<Cacheable<T>>;
+
 interface Entry {
   value: Promise<unknown>;
   /** Clock milliseconds: the answer holds from `from` (when it was read) to `until`. */
@@ -42,8 +45,8 @@ interface Entry {
   refreshAfter: number;
   /** Set once a read in the background was started for it. */
   refreshing?: boolean;
-  /** What reads it (again, when its refresh age has come). */
-  load: () => Promise<Cacheable<unknown>>;
+  /** What reads it (again, when its refresh age has come), for the moment it holds from. */
+  load: Load<unknown>;
 }
 
 /**
@@ -94,10 +97,13 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
     this.stopListening();
   }
 
-  /** The answer under `key`: kept, or read by `load` (once, however many ask at the same time). */
-  async read<T>(key: string, load: () => Promise<Cacheable<T>>): Promise<T> {
-    if (!this.listening) return (await load()).value;
-    const now = this.clock.now().getTime();
+  /**
+   * The answer under `key` at `at` (default now): kept, or read by `load` (once, however many ask
+   * at the same time).
+   */
+  async read<T>(key: string, load: Load<T>, at: Date = this.clock.now()): Promise<T> {
+    if (!this.listening) return (await load(at)).value;
+    const now = at.getTime();
     const kept = this.entries.get(key);
     if (kept && this.holds(key, kept, now)) {
       const value = (await kept.value) as T;
@@ -115,10 +121,10 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
    * started when its refresh age has come, as `read` does. For replaying a reply built from it
    * without asking again (ReplyMemo).
    */
-  current(answer: object): boolean {
+  current(answer: object, at: Date = this.clock.now()): boolean {
     const origin = this.origins.get(answer);
     if (!origin || !this.listening || this.entries.get(origin.key) !== origin.entry) return false;
-    return this.holds(origin.key, origin.entry, this.clock.now().getTime());
+    return this.holds(origin.key, origin.entry, at.getTime());
   }
 
   /** Whether `kept` may still be given at `now`; starts its refresh when its refresh age has come. */
@@ -130,12 +136,12 @@ export class ReadCache implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   /** An entry for what `load` answers; one it must not keep, or that fails, leaves the map if it is there. */
-  private loading<T>(key: string, load: () => Promise<Cacheable<T>>, now: number): Entry & { kept: Promise<boolean> } {
+  private loading<T>(key: string, load: Load<T>, now: number): Entry & { kept: Promise<boolean> } {
     const [soonest, latest] = REFRESH_AFTER_MS;
     const entry: Entry = {
       value: Promise.resolve(), from: now, until: Infinity, readAt: performance.now(), refreshAfter: soonest + Math.random() * (latest - soonest), load,
     };
-    const answer = load().then(({ value, validUntil, keep = true }) => {
+    const answer = load(new Date(now)).then(({ value, validUntil, keep = true }) => {
       if (validUntil !== undefined) entry.until = validUntil;
       if (!keep && this.entries.get(key) === entry) this.entries.delete(key);
       if (typeof value === 'object' && value !== null) this.origins.set(value, { key, entry });

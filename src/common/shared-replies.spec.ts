@@ -51,15 +51,15 @@ describe('SharedRepliesAdapter', () => {
     let tick = 0;
     const adapter = new SharedRepliesAdapter();
     const app = express();
-    app.get('/stamped', (_req, res) => void adapter.reply(res, stampedReply(() => ({ customerId: 'c-1', at: `t${++tick}` }), shared)));
+    app.get('/stamped', (_req, res) => void adapter.reply(res, stampedReply((at) => ({ customerId: 'c-1', at: `${at.getTime()}-${++tick}` }), shared, new Date(7))));
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const first = await fetch(`${base}/stamped`);
       const second = await fetch(`${base}/stamped`);
-      expect(await first.text()).toBe('{"customerId":"c-1","at":"t1","dpaId":null,"subprocessors":[{"id":1}]}');
-      expect(await second.text()).toBe('{"customerId":"c-1","at":"t2","dpaId":null,"subprocessors":[{"id":1}]}');
+      expect(await first.text()).toBe('{"customerId":"c-1","at":"7-1","dpaId":null,"subprocessors":[{"id":1}]}');
+      expect(await second.text()).toBe('{"customerId":"c-1","at":"7-2","dpaId":null,"subprocessors":[{"id":1}]}');
       expect(renders).toBe(1);
       expect(first.headers.get('content-type')).toBe('application/json; charset=utf-8');
       // Different bytes, different ETags (Express's, of the bytes sent).
@@ -67,6 +67,6 @@ describe('SharedRepliesAdapter', () => {
     } finally {
       server.close();
     }
-    expect(() => stampedReply(() => ({ dpaId: 'x' }), { dpaId: null })).toThrow(/must not be in its shared value/);
+    expect(() => stampedReply(() => ({ dpaId: 'x' }), { dpaId: null }, new Date())).toThrow(/must not be in its shared value/);
   });
 });

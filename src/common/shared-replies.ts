@@ -7,8 +7,8 @@ interface Rendering {
   etag?: string;
 }
 
-/** The fields a stamped reply puts in front of its shared value, computed for each reply. */
-export type Stamp = () => Record<string, string>;
+/** The fields a stamped reply puts in front of its shared value, computed for each reply at its moment. */
+export type Stamp = (at: Date) => Record<string, string>;
 
 /**
  * Set on a request by whoever wants to know that it is being answered with a shared reply, and
@@ -37,13 +37,13 @@ export function sharedReply<T extends object>(value: T): T {
 const stamped = new WeakMap<object, { fields: Record<string, string>; stamp: Stamp; shared: object }>();
 
 /**
- * A reply of the fields `stamp` gives (strings, e.g. the moment the answer is for) followed by
- * the fields of `shared`, a shared reply: `{ ...stamp(), ...shared }`. Its JSON is the stamp's
+ * A reply of the fields `stamp` gives for the moment `at` (strings, e.g. that moment) followed by
+ * the fields of `shared`, a shared reply: `{ ...stamp(at), ...shared }`. Its JSON is the stamp's
  * joined to the kept rendering of `shared`, instead of the whole value serialised on every
- * request; a replay (ReplyMemo) calls `stamp` again.
+ * request; a replay (ReplyMemo) calls `stamp` again, with the moment of its own reply.
  */
-export function stampedReply<F extends Record<string, string>, S extends object>(stamp: () => F, shared: S): F & S {
-  const fields = stamp();
+export function stampedReply<F extends Record<string, string>, S extends object>(stamp: (at: Date) => F, shared: S, at: Date): F & S {
+  const fields = stamp(at);
   if (Object.keys(fields).some((name) => name in shared)) throw new Error('a stamped reply\'s own fields must not be in its shared value');
   const value = { ...fields, ...sharedReply(shared) };
   stamped.set(value, { fields, stamp, shared });

@@ -222,11 +222,12 @@ export class AuthorisationService {
   async forCustomer(actor: Actor, customerId: string, query: AuthorisedQuery): Promise<AuthorisedSubprocessorsResponse> {
     if (!actor.ability.can('read', subject('RouteAuthorisation', { customerId }))) throw new NotFoundError('Customer');
     const given = query.at ? new Date(query.at) : undefined;
+    const now = this.clock.now();
     // "Now" is one answer until the next moment it may change (changeInstants); a given moment's never changes by itself.
     const key = `authorised-subprocessors ${customerId} ${given ? given.toISOString() : 'now'}`;
-    const answer = await this.cache.read(key, async () => {
-      // When read again in the background, "now" is then.
-      const at = given ?? this.clock.now();
+    // `from` is the moment the answer holds from: this request's, or a later one when read again in the background.
+    const answer = await this.cache.read(key, async (from) => {
+      const at = given ?? from;
       const em = this.dataSource.manager;
       if (!(await this.customers.exists(em, customerId))) throw new NotFoundError('Customer');
       const result = await this.authorisedAt(em, customerId, at);
@@ -239,9 +240,9 @@ export class AuthorisationService {
       const horizon = at.getTime() + 86_400_000;
       const [next] = (await this.changeInstants(em, [customerId], at, new Date(horizon))).get(customerId)!;
       return { value, validUntil: next ?? horizon };
-    });
-    // "Now" is the moment of each reply, also of one replayed (ReplyMemo); a given moment stays as it is.
-    return stampedReply(() => ({ customerId, at: (given ?? this.clock.now()).toISOString() }), answer);
+    }, now);
+    // "Now" is the moment the answer was asked for, that of each reply when replayed (ReplyMemo); a given moment stays as it is.
+    return stampedReply((moment) => ({ customerId, at: (given ?? moment).toISOString() }), answer, now);
   }
 }
 
