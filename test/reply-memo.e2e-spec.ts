@@ -1,5 +1,12 @@
-import type { Response } from 'supertest';
+import express from 'express';
+import request, { type Response } from 'supertest';
+import type { Actor } from '../src/access/ability';
+import { bearerCredential } from '../src/access/access.guard';
+import { AuthService } from '../src/access/auth.service';
+import { ReplyMemo } from '../src/access/reply-memo';
+import { Clock } from '../src/common/clock';
 import { ReadCache } from '../src/common/read-cache';
+import { SharedRepliesAdapter, sharedReply } from '../src/common/shared-replies';
 import { DpasService } from '../src/dpas/dpas.service';
 import { AuthorisationService } from '../src/subprocessors/authorisation.service';
 import { SubprocessorsService } from '../src/subprocessors/subprocessors.service';
@@ -136,5 +143,33 @@ describe('authenticated reads replayed to the same caller', () => {
 
     const res = await get('/api/v1/subprocessors?limit=50', dpo).send({ unexpected: true }).expect(400);
     expectProblem(res, 400);
+  });
+
+  it('keeps at most its limits of replies and bytes, dropping the oldest first', async () => {
+    const auth = t.app.get(AuthService);
+    const cache = t.app.get(ReadCache);
+    const memo = new ReplyMemo(auth, cache, t.app.get(Clock), { replies: 3, bytes: 1000 });
+    const adapter = new SharedRepliesAdapter();
+    let runs = 0;
+    // A route answering read-cache answers, as the registry's do: /r/9's is 2,000 bytes, the others' a few dozen.
+    const server = express().use(memo.middleware).get('/r/:n', (req, res, next) => void (async () => {
+      runs++;
+      (req as { actor?: Actor }).actor = await auth.authenticate(bearerCredential(req.headers.authorization)!);
+      const n = Number(req.params.n);
+      adapter.reply(res, await cache.read(`reply-memo limits ${n}`, async () => ({ value: sharedReply({ n, pad: 'x'.repeat(n === 9 ? 2000 : 10) }) })));
+    })().catch(next));
+    const routeRunsFor = async (...ns: number[]) => {
+      const before = runs;
+      for (const n of ns) await request(server).get(`/r/${n}`).set(bearer(dpo)).expect(200);
+      return runs - before;
+    };
+    expect(await routeRunsFor(1, 2, 3)).toBe(3);
+    expect(await routeRunsFor(1, 2, 3)).toBe(0);
+    expect(await routeRunsFor(4)).toBe(1); // a fourth: the oldest, /r/1, goes
+    expect(await routeRunsFor(2, 3, 4)).toBe(0);
+    expect(await routeRunsFor(1)).toBe(1);
+    // Over the bytes: everything older goes, and a reply larger than the limit is not kept either.
+    expect(await routeRunsFor(9)).toBe(1);
+    expect(await routeRunsFor(9, 1)).toBe(2);
   });
 });

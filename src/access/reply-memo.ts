@@ -9,11 +9,11 @@ import { bearerCredential } from './access.guard';
 import type { AuthService } from './auth.service';
 
 /**
- * Bounds the memory: the oldest replies go first once there are more than MAX_REPLIES or their
- * keys and bodies (mostly shared with the read cache's renderings) add up to more than MAX_BYTES.
+ * Bounds the memory: the oldest replies go first once there are more than `replies` of them or
+ * their keys and bodies (the bodies mostly shared with the read cache's renderings) add up to more
+ * than `bytes`.
  */
-const MAX_REPLIES = 5000;
-const MAX_BYTES = 32 * 1024 * 1024;
+export const REPLY_MEMO_LIMITS = { replies: 5000, bytes: 32 * 1024 * 1024 };
 
 interface Reply {
   /** The read-cache answer the reply was rendered from. */
@@ -25,7 +25,7 @@ interface Reply {
   /** The answer's rendering; with a stamp, what follows the stamp's fields (stampedReply). */
   body: Buffer;
   stamp?: Stamp;
-  /** What it counts against MAX_BYTES. */
+  /** What it counts against the limit in bytes. */
   bytes: number;
 }
 
@@ -60,6 +60,7 @@ export class ReplyMemo {
     private readonly auth: AuthService,
     private readonly cache: ReadCache,
     private readonly clock: Clock,
+    private readonly limits = REPLY_MEMO_LIMITS,
   ) {}
 
   readonly middleware: RequestHandler = (req, res, next) => {
@@ -94,7 +95,7 @@ export class ReplyMemo {
     this.replies.set(key, reply);
     this.bytes += reply.bytes;
     for (const [oldest, first] of this.replies) {
-      if (this.replies.size <= MAX_REPLIES && this.bytes <= MAX_BYTES) break;
+      if (this.replies.size <= this.limits.replies && this.bytes <= this.limits.bytes) break;
       this.forget(oldest, first);
     }
   }
