@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The share of PURGE_RECLAIM_DUTY_PERCENT the purge's storage work keeps while this instance is fully busy. */
-export const FULL_LOAD_SHARE = 0.2;
+export const FULL_LOAD_SHARE = 0.1;
 
 /**
  * The share of the time the purge's storage work may keep the database busy: `dutyPercent` while
