@@ -52,4 +52,12 @@ export class StepSize {
   took(tookMs: number): void {
     this.size = Math.max(1, Math.min(this.max, Math.round(this.size * Math.min(2, this.targetMs / Math.max(tookMs, 1)))));
   }
+
+  /** Runs `work`, a transaction's worth of `current`, and adapts the size to the time it took. */
+  async time<T>(work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const result = await work();
+    this.took(performance.now() - started);
+    return result;
+  }
 }

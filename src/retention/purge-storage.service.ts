@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { performance } from 'node:perf_hooks';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -62,17 +61,12 @@ export class PurgeStorageService {
     const keys = new StepSize(STEP_MS, MAX_KEYS_PER_COUNT);
     for (;;) {
       const limit = keys.current;
-      const rows = (await this.paced(async (em) => {
-        const started = performance.now();
-        const result = await em.query(
-          `UPDATE data_keys k SET message_count = (SELECT count(*) FROM messages m WHERE ${underKeySql()})
-            WHERE k.id IN (SELECT id FROM data_keys WHERE destroyed_at IS NOT NULL AND destroyed_by_run_id IS NOT NULL AND message_count IS NULL
-                            ORDER BY id LIMIT ${limit})
-            RETURNING k.destroyed_by_run_id AS run_id`,
-        );
-        keys.took(performance.now() - started);
-        return result;
-      })) as [{ run_id: string }[], number];
+      const rows = (await this.paced((em) => keys.time(() => em.query(
+        `UPDATE data_keys k SET message_count = (SELECT count(*) FROM messages m WHERE ${underKeySql()})
+          WHERE k.id IN (SELECT id FROM data_keys WHERE destroyed_at IS NOT NULL AND destroyed_by_run_id IS NOT NULL AND message_count IS NULL
+                          ORDER BY id LIMIT ${limit})
+          RETURNING k.destroyed_by_run_id AS run_id`,
+      )))) as [{ run_id: string }[], number];
       for (const r of rows[0]) runs.add(r.run_id);
       if (rows[1] < limit) break;
     }
@@ -115,8 +109,7 @@ export class PurgeStorageService {
     while (next < keys.length && Date.now() < deadline) {
       // Applied only once the transaction commits: a retried attempt starts from the same place.
       const size = rows.current;
-      const step = await this.paced(async (em) => {
-        const started = performance.now();
+      const step = await this.paced((em) => rows.time(async () => {
         let [index, position, n] = [next, after, 0];
         const done: string[] = [];
         while (index < keys.length && n < size) {
@@ -131,9 +124,8 @@ export class PurgeStorageService {
           }
         }
         if (done.length) await em.query('UPDATE data_keys SET reclaimed_at = $2 WHERE id = ANY($1::uuid[])', [done, this.clock.now()]);
-        rows.took(performance.now() - started);
         return { index, position, n };
-      });
+      }));
       [next, after] = [step.index, step.position];
       cleared += step.n;
     }
@@ -179,8 +171,7 @@ export class PurgeStorageService {
       let after = FIRST;
       while (Date.now() < deadline) {
         const size = rows.current;
-        const batch = await this.paced(async (em) => {
-          const started = performance.now();
+        const batch = await this.paced((em) => rows.time(async () => {
           const [row] = (await em.query(
             `WITH scanned AS MATERIALIZED (
                SELECT m.id, m.submitted_at FROM messages m
@@ -200,9 +191,8 @@ export class PurgeStorageService {
                     (SELECT (array_agg(id ORDER BY submitted_at DESC, id DESC))[1] FROM scanned) AS last_id`,
             [customerId, cutoff, after[0], after[1], size, runId, this.clock.now()],
           )) as { scanned: number; deleted: number; last_at: Date | null; last_id: string | null }[];
-          rows.took(performance.now() - started);
           return row;
-        });
+        }));
         deleted += batch.deleted;
         if (batch.scanned < size) break;
         after = [batch.last_at!, batch.last_id!];
