@@ -4,6 +4,17 @@ import { get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SharedRepliesAdapter, sharedReply, stampedReply } from './shared-replies';
 
+/** Runs `test` against `app` listening on a free local port, then closes it. */
+async function withServer(app: express.Express, test: (base: string) => Promise<void>): Promise<void> {
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    await test(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    server.close();
+  }
+}
+
 describe('SharedRepliesAdapter', () => {
   it('renders a shared value once and sends the same bytes and ETag to every request; other values each time', async () => {
     let renders = 0;
@@ -14,10 +25,7 @@ describe('SharedRepliesAdapter', () => {
     app.get('/shared', (_req, res) => void adapter.reply(res, sharedReply(value)));
     app.get('/created', (_req, res) => void adapter.reply(res, sharedReply(value), 201));
     app.get('/other', (_req, res) => void adapter.reply(res, { n: ++other }));
-    const server = app.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
+    await withServer(app, async (base) => {
       const first = await fetch(`${base}/shared`);
       const second = await fetch(`${base}/shared`);
       const created = await fetch(`${base}/created`);
@@ -34,9 +42,7 @@ describe('SharedRepliesAdapter', () => {
 
       expect(await (await fetch(`${base}/other`)).json()).toEqual({ n: 1 });
       expect(await (await fetch(`${base}/other`)).json()).toEqual({ n: 2 });
-    } finally {
-      server.close();
-    }
+    });
   });
 
   it('freezes a shared value all the way down: a change after it was rendered fails instead of going unseen', () => {
@@ -52,10 +58,7 @@ describe('SharedRepliesAdapter', () => {
     const adapter = new SharedRepliesAdapter();
     const app = express();
     app.get('/stamped', (_req, res) => void adapter.reply(res, stampedReply((at) => ({ customerId: 'c-1', at: `${at.getTime()}-${++tick}` }), shared, new Date(7))));
-    const server = app.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
+    await withServer(app, async (base) => {
       const first = await fetch(`${base}/stamped`);
       const second = await fetch(`${base}/stamped`);
       expect(await first.text()).toBe('{"customerId":"c-1","at":"7-1","dpaId":null,"subprocessors":[{"id":1}]}');
@@ -64,9 +67,7 @@ describe('SharedRepliesAdapter', () => {
       expect(first.headers.get('content-type')).toBe('application/json; charset=utf-8');
       // Different bytes, different ETags (Express's, of the bytes sent).
       expect(first.headers.get('etag')).not.toBe(second.headers.get('etag'));
-    } finally {
-      server.close();
-    }
+    });
     expect(() => stampedReply(() => ({ dpaId: 'x' }), { dpaId: null }, new Date())).toThrow(/must not be in its shared value/);
   });
 });
